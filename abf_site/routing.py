@@ -1,0 +1,2 @@
+"""WebSocket routes (reviewer and run pages subscribe here)."""
+websocket_urlpatterns = []

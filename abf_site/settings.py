@@ -1,0 +1,197 @@
+"""abf settings: one file, driven by environment variables.
+
+With nothing set, abf runs on the embedded default: SQLite, django-q2's ORM
+broker and the local step runner. Production switches on through
+DATABASE_URL (PostgreSQL), REDIS_URL (channel layer + django-q broker) and
+the ABF_* variables documented in the README.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("ABF_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key():
+    """Use ABF_SECRET_KEY, else a key generated once and kept in var/."""
+    if os.environ.get("ABF_SECRET_KEY"):
+        return os.environ["ABF_SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        path.write_text(get_random_secret_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ABF_DEBUG", False)
+ALLOWED_HOSTS = env_list("ABF_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("ABF_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_q",
+    "approvals",
+    "execution",
+    "memory",
+    "providers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "abf_site.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "abf_site.asgi.application"
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'abf.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if IS_SQLITE:
+    # Web, worker and checkpointer share one file: WAL lets readers work
+    # during a write, IMMEDIATE transactions take the write lock up front so
+    # concurrent writers queue (busy timeout) instead of failing on upgrade.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Worker processes must see the test database, so it lives in a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_abf.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# LangGraph checkpoints: the Postgres saver when the database is PostgreSQL,
+# else the official SQLite saver in its own file (ABF_CHECKPOINT_DB).
+ABF_CHECKPOINT_DB = os.environ.get("ABF_CHECKPOINT_DB", str(VAR_DIR / "checkpoints.sqlite3"))
+
+# --- Redis: channel layer and django-q broker -------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+ABF_TASK_TIMEOUT = int(os.environ.get("ABF_TASK_TIMEOUT", "900"))
+Q_CLUSTER = {
+    "name": "abf",
+    "workers": int(os.environ.get("ABF_WORKERS", "2")),
+    "timeout": ABF_TASK_TIMEOUT,
+    # Must exceed the timeout, or a long task is handed out twice.
+    "retry": ABF_TASK_TIMEOUT + 60,
+    # A crashed attempt is never retried blindly: our own state (run and
+    # execution claims) decides what may still happen.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.1,
+    "label": "Django Q2",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- The agent ----------------------------------------------------------------
+# LangChain model id for init_chat_model, e.g. "openai:gpt-4.1". Unset: the
+# direct planner (code or a JSON/YAML plan, no model needed).
+ABF_LLM_MODEL = os.environ.get("ABF_LLM_MODEL", "")
+# Wall-clock limit for one python step in the minimal runner (seconds).
+ABF_STEP_TIMEOUT = float(os.environ.get("ABF_STEP_TIMEOUT", "60"))
+ABF_STEP_OUTPUT_LIMIT = int(os.environ.get("ABF_STEP_OUTPUT_LIMIT", str(1024 * 1024)))
+
+# --- Auth and security ----------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "runs"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind TLS in production, turn these on (ABF_SECURE=1).
+ABF_SECURE = env_bool("ABF_SECURE", False)
+SESSION_COOKIE_SECURE = ABF_SECURE
+CSRF_COOKIE_SECURE = ABF_SECURE
+SECURE_SSL_REDIRECT = ABF_SECURE
+SECURE_HSTS_SECONDS = int(os.environ.get("ABF_HSTS_SECONDS", "31536000" if ABF_SECURE else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = ABF_SECURE
+SECURE_HSTS_PRELOAD = ABF_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if ABF_SECURE else None
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("ABF_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ABF_LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}

@@ -1,0 +1,175 @@
+"""Operator and reviewer pages, and the JSON API. Thin: services do the work."""
+import base64
+import binascii
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from approvals import services
+from approvals.forms import DecisionForm, RunForm
+from approvals.models import ApprovalRequest, Run
+from approvals.planning import PlanningError
+from approvals.serializers import run_json
+
+PAGE_SIZE = 25
+
+
+def _visible_runs(user):
+    """Operators see their own runs; reviewers and admins see all."""
+    runs = Run.objects.select_related("user")
+    if user.is_superuser or user.groups.filter(name=services.REVIEWERS_GROUP).exists():
+        return runs
+    return runs.filter(user=user)
+
+
+# --- Operator pages -------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def runs(request):
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.submit_run(request.user, form.cleaned_data["request"])
+        except PlanningError as exc:
+            form.add_error("request", str(exc))
+        else:
+            messages.success(request, f"Run #{run.pk} queued.")
+            return redirect(run)
+    page = Paginator(Run.objects.filter(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if form.errors else 200
+    return render(request, "approvals/runs.html", {"form": form, "page": page}, status=status)
+
+
+@login_required
+def run_detail(request, pk):
+    run = get_object_or_404(_visible_runs(request.user), pk=pk)
+    return render(request, "approvals/run_detail.html", {"run": run, "data": run_json(run)})
+
+
+# --- Reviewer pages -------------------------------------------------------------
+
+
+@login_required
+def approvals(request):
+    pending = ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING).select_related("run", "requester")
+    decided = ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING).select_related(
+        "run", "requester", "decided_by"
+    )
+    page = Paginator(decided, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/approvals.html", {"pending": pending.order_by("created_at"), "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approval_detail(request, pk):
+    approval = get_object_or_404(ApprovalRequest.objects.select_related("run", "requester", "decided_by"), pk=pk)
+    form = DecisionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.decide(
+                    approval,
+                    request.user,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    comment=form.cleaned_data["comment"],
+                )
+            except services.DecisionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Approval #{approval.pk} {approval.get_status_display().lower()}.")
+                return redirect("approvals")
+        status = 400
+        approval.refresh_from_db()
+    allowed, why_not = services.can_decide(request.user, approval)
+    return render(
+        request,
+        "approvals/approval_detail.html",
+        {"approval": approval, "form": form, "can_decide": allowed, "why_not": why_not},
+        status=status,
+    )
+
+
+# --- JSON API ---------------------------------------------------------------------
+
+
+def api_auth(view):
+    """Session login, or HTTP Basic for scripts. Basic-authenticated calls
+    carry no cookie, so CSRF does not apply to them; session calls keep it."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.lower().startswith("basic "):
+            try:
+                username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return _error("Malformed Authorization header.", 401)
+            user = authenticate(request, username=username, password=password)
+            if user is None:
+                return _error("Wrong username or password.", 401)
+            request.user = user
+            return view(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            return _error("Log in, or send HTTP Basic credentials.", 401)
+        from django.middleware.csrf import CsrfViewMiddleware
+
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+            if reason is not None:
+                return _error("CSRF check failed: send the X-CSRFToken header with session logins.", 403)
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
+
+
+def _error(message, status):
+    response = JsonResponse({"error": message}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="abf"'
+    return response
+
+
+@api_auth
+@require_http_methods(["GET", "POST"])
+def api_runs(request):
+    if request.method == "GET":
+        page = Paginator(_visible_runs(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+        return JsonResponse(
+            {
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "results": [run_json(run) for run in page],
+            }
+        )
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(f'The body is not valid JSON ({exc}). Send {{"request": "..."}}.', 400)
+    if not isinstance(body, dict) or not isinstance(body.get("request"), str):
+        return _error('Send a JSON object with a "request" string, e.g. {"request": "print(1)"}.', 400)
+    try:
+        run = services.submit_run(request.user, body["request"])
+    except PlanningError as exc:
+        return _error(str(exc), 400)
+    return JsonResponse(run_json(run), status=201)
+
+
+@api_auth
+@require_http_methods(["GET"])
+def api_run(request, pk):
+    run = _visible_runs(request.user).filter(pk=pk).first()
+    if run is None:
+        return _error(f"No run #{pk} that you can see.", 404)
+    return JsonResponse(run_json(run))

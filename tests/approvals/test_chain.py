@@ -1,0 +1,89 @@
+"""The whole chain through a real django-q cluster: request -> plan ->
+approval -> execution -> record."""
+import signal
+
+import pytest
+
+from approvals import services
+from approvals.models import ApprovalRequest, Run
+from execution.models import ExecutionRecord
+from tests.conftest import QCluster, set_policy, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CODE = 'print("beam current", 2 * 21)'
+
+
+def wait_for_status(run, *statuses, timeout=60):
+    def reached():
+        run.refresh_from_db()
+        return run.status in statuses
+
+    wait_for(reached, timeout=timeout, message=f"run #{run.pk} to reach {statuses} (now {run.status})")
+
+
+def pending_approval(run):
+    return wait_for(lambda: run.approvals.filter(status="pending").first(), message="a pending approval")
+
+
+def test_approved_code_runs_once_and_is_recorded(q_cluster, operator, reviewer):
+    set_policy(python_mode="all_code")
+    run = services.submit_run(operator, CODE)
+
+    wait_for_status(run, Run.Status.WAITING)
+    approval = pending_approval(run)
+    assert approval.kind == ApprovalRequest.Kind.CODE
+    assert approval.context["code"] == CODE
+    assert approval.context["requested_by"] == operator.username
+
+    services.decide(approval, reviewer, approve=True, comment="looks fine")
+    wait_for_status(run, Run.Status.FINISHED, Run.Status.FAILED)
+
+    assert run.status == Run.Status.FINISHED, (run.message, q_cluster.output())
+    record = ExecutionRecord.objects.get(step__plan__run=run)
+    assert record.stdout == "beam current 42\n"
+    assert record.state == ExecutionRecord.State.SUCCEEDED
+    assert record.approved_by == reviewer
+    assert ExecutionRecord.objects.count() == 1
+
+
+def test_rejected_code_never_runs(q_cluster, operator, reviewer):
+    set_policy(python_mode="all_code")
+    run = services.submit_run(operator, CODE)
+    approval = pending_approval(run)
+
+    services.decide(approval, reviewer, approve=False, comment="wrong magnet")
+    wait_for_status(run, Run.Status.REJECTED, Run.Status.FAILED)
+
+    assert run.status == Run.Status.REJECTED
+    assert "wrong magnet" in run.message and reviewer.username in run.message
+    assert not ExecutionRecord.objects.exists()
+
+
+def test_planning_mode_waits_for_plan_approval_then_runs(q_cluster, operator, reviewer):
+    run = services.submit_run(operator, "/planning\n" + CODE)
+    approval = pending_approval(run)
+    assert approval.kind == ApprovalRequest.Kind.PLAN
+    assert approval.context["steps"][0]["inputs"]["code"] == CODE
+
+    services.decide(approval, reviewer, approve=True)
+    wait_for_status(run, Run.Status.FINISHED, Run.Status.FAILED)
+    assert run.status == Run.Status.FINISHED, run.message
+
+
+def test_run_survives_worker_restart_while_waiting(q_cluster, operator, reviewer, tmp_path):
+    set_policy(python_mode="all_code")
+    run = services.submit_run(operator, CODE)
+    approval = pending_approval(run)
+
+    # The worker dies hard while the graph waits; a new one takes over.
+    q_cluster.stop(signal.SIGKILL)
+    replacement = QCluster(tmp_path / "replacement.log").start()
+    try:
+        services.decide(approval, reviewer, approve=True)
+        wait_for_status(run, Run.Status.FINISHED, Run.Status.FAILED)
+    finally:
+        replacement.stop()
+
+    assert run.status == Run.Status.FINISHED, (run.message, replacement.output())
+    assert ExecutionRecord.objects.get(step__plan__run=run).stdout == "beam current 42\n"
