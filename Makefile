@@ -3,13 +3,20 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup bench lock
+.PHONY: run test setup test-system-packages bench lock
 
 run: setup
 	$(PY) manage.py abf_serve
 
-test: setup
+test: setup test-system-packages
 	$(PY) -m pytest
+
+# Real parts for the tests: Debian's chromium for the browser tests. Tests
+# that need a missing part skip and say why.
+test-system-packages:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  || echo "note: could not install chromium; browser tests will skip"; }
 
 setup: $(VENV)/.installed
 	@mkdir -p var

@@ -128,12 +128,6 @@ def _structured_plan(text):
     return None
 
 
-_STATEMENTS_THAT_ARE_CODE = (
-    ast.Import, ast.ImportFrom, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.FunctionDef,
-    ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.If, ast.With, ast.Try,
-)
-
-
 def _looks_like_python(text):
     """Valid Python that does something. A lone word parses as Python too
     ('restart'), so require a call, an assignment, an import or a block."""
@@ -142,9 +136,9 @@ def _looks_like_python(text):
     except (SyntaxError, ValueError):
         return False
     for node in tree.body:
-        if isinstance(node, _STATEMENTS_THAT_ARE_CODE):
+        if not isinstance(node, (ast.Expr, ast.Pass)):
             return True
-        if isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
+        if isinstance(node.value if isinstance(node, ast.Expr) else None, (ast.Call, ast.Await)):
             return True
     return False
 

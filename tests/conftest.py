@@ -17,12 +17,57 @@ from approvals.services import OPERATORS_GROUP, REVIEWERS_GROUP
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """One test database file per pytest process, so two suites running at
+    once (a developer and CI, or parallel helpers) never share one."""
+    test_settings = settings.DATABASES["default"].setdefault("TEST", {})
+    if test_settings.get("NAME"):
+        base, ext = os.path.splitext(test_settings["NAME"])
+        test_settings["NAME"] = f"{base}_{os.getpid()}{ext}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def test_checkpoints(tmp_path_factory):
     """Tests keep their LangGraph checkpoints away from the dev database."""
     path = tmp_path_factory.mktemp("checkpoints") / "checkpoints.sqlite3"
     settings.ABF_CHECKPOINT_DB = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def channel_layer(settings):
+    """A fresh relay layer per test, on its own short socket path (Unix
+    socket paths are limited to ~100 characters)."""
+    import tempfile
+
+    from channels.layers import channel_layers
+
+    folder = tempfile.mkdtemp(prefix="abf-")
+    path = os.path.join(folder, "relay.sock")
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "abf_site.channel_layer.RelayChannelLayer", "CONFIG": {"path": path}}
+    }
+    channel_layers.backends.clear()
+    yield path
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_policy(request):
+    """Transactional tests flush the database, migration data included:
+    put the out-of-the-box policy back for every database test."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    from approvals.defaults import DEFAULT_POLICY
+
+    request.getfixturevalue("transactional_db" if _is_transactional(request) else "db")
+    ApprovalPolicy.objects.get_or_create(name=DEFAULT_POLICY["name"], defaults=DEFAULT_POLICY)
+
+
+def _is_transactional(request):
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
 
 
 def make_user(username, group=None, **extra):
@@ -49,12 +94,6 @@ def second_reviewer(db):
     return make_user("raj", REVIEWERS_GROUP)
 
 
-@pytest.fixture
-def policy(db):
-    """The active policy (the default one the migration creates), editable per test."""
-    return ApprovalPolicy.current()
-
-
 def set_policy(**fields):
     ApprovalPolicy.objects.filter(is_active=True).update(**fields)
 
@@ -71,6 +110,7 @@ class QCluster:
         env.update(
             DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
             ABF_CHECKPOINT_DB=settings.ABF_CHECKPOINT_DB,
+            ABF_CHANNEL_RELAY_SOCKET=settings.CHANNEL_LAYERS["default"]["CONFIG"]["path"],
             ABF_STEP_TIMEOUT=str(settings.ABF_STEP_TIMEOUT),
             ABF_WORKERS="2",
         )
@@ -113,3 +153,50 @@ def wait_for(predicate, timeout=60, interval=0.1, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebServer(QCluster):
+    """The real ASGI server (daphne) on the test database, like production."""
+
+    def __init__(self, log_path):
+        super().__init__(log_path)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        import urllib.request
+
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "abf_site.asgi:application"],
+            cwd=ROOT, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+        def healthy():
+            try:
+                return urllib.request.urlopen(self.url + "/healthz", timeout=1).status == 200
+            except OSError:
+                return False
+
+        wait_for(healthy, timeout=30, message="the web server to answer")
+        return self
+
+
+@pytest.fixture
+def web_server(transactional_db, tmp_path):
+    server = WebServer(tmp_path / "daphne.log").start()
+    yield server
+    server.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's event loop must not leak into DB tests."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
