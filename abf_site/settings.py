@@ -121,7 +121,13 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Cross-process without a server: see abf_site/channel_layer.py.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "abf_site.channel_layer.RelayChannelLayer",
+            "CONFIG": {"path": os.environ.get("ABF_CHANNEL_RELAY_SOCKET", str(VAR_DIR / "channels.sock"))},
+        }
+    }
 
 ABF_TASK_TIMEOUT = int(os.environ.get("ABF_TASK_TIMEOUT", "900"))
 Q_CLUSTER = {

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from approvals.models import ApprovalPolicy, ApprovalRequest, Plan, PlanStep, Run
+from approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Plan, PlanStep, ReviewRule, Run
 
 
 class PlanStepInline(admin.TabularInline):
@@ -37,6 +37,23 @@ class PlanStepAdmin(admin.ModelAdmin):
     readonly_fields = ["plan", "order", "capability", "objective", "inputs", "status"]
 
 
+class ApprovalDecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    extra = 0
+    fields = ["reviewer", "verdict", "comment", "edited_content", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReviewRuleInline(admin.TabularInline):
+    model = ReviewRule
+    extra = 0
+    fields = ["kind", "reviewer_group", "quorum", "expiry_minutes", "escalation_group", "escalate_before_minutes"]
+
+
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(admin.ModelAdmin):
     # Decisions are made on the reviewer pages or the CLI (services.decide),
@@ -45,6 +62,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "created_at"]
     search_fields = ["reason", "comment", "requester__username", "decided_by__username", "run__request_text"]
     readonly_fields = [f.name for f in ApprovalRequest._meta.fields]
+    inlines = [ApprovalDecisionInline]
 
     def has_add_permission(self, request):
         return False
@@ -55,3 +73,4 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active", "global_mode", "python_mode", "planning_approval", "memory_approval", "writes_enabled", "updated_at"]
     list_filter = ["is_active", "global_mode", "python_mode", "writes_enabled"]
     search_fields = ["name"]
+    inlines = [ReviewRuleInline]

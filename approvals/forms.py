@@ -10,5 +10,13 @@ class RunForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    decision = forms.ChoiceField(
+        choices=[
+            ("approve", "Approve"),
+            ("reject", "Reject"),
+            ("preview_edit", "Check my edit"),
+            ("approve_edit", "Approve the edited version"),
+        ]
+    )
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    edited = forms.CharField(widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}), required=False, strip=False)

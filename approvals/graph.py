@@ -88,6 +88,12 @@ def review_step(state):
 def run_step(state):
     run = Run.objects.get(pk=state["run_id"])
     step = _current_step(run, state)
+    # The code that runs may be a reviewer's edit: the writes master switch
+    # is checked again on exactly that text.
+    _, decision = execution_services.review_code(step.code, ApprovalPolicy.current())
+    if decision.refused:
+        services.mark_step(step, PlanStep.Status.REFUSED)
+        return {"outcome": Run.Status.REFUSED, "message": " ".join(decision.reasons)}
     approval = ApprovalRequest.objects.filter(run=run, interrupt_key=f"step-{step.order}-code").first()
     record = execution_services.execute_step(step, approved_by=approval.decided_by if approval else None)
     if record.state != record.State.SUCCEEDED:

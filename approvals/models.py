@@ -124,6 +124,20 @@ class ApprovalRequest(models.Model):
     # Set once when a worker takes the decision back into the graph: the
     # decision is handed over at most once.
     resumed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Governance copied from the policy's rule when the request opens, so a
+    # later policy edit does not change what an open request needs.
+    reviewer_group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Only members may decide (superusers always may). Empty: the 'reviewers' group.",
+    )
+    quorum = models.PositiveSmallIntegerField(default=1, help_text="Distinct approvals needed.")
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    escalation_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # What the reviewers approved when they edited it (code text, or a plan's
+    # steps as JSON); the original stays in context.
+    approved_content = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -138,6 +152,33 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self):
         return self.status == self.Status.PENDING
+
+    @property
+    def approvals_given(self):
+        return self.decisions.filter(verdict=ApprovalDecision.Verdict.APPROVE).count()
+
+
+class ApprovalDecision(models.Model):
+    """One reviewer's vote on a request. A request is decided when the quorum
+    approves, or on the first rejection."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    edited_content = models.JSONField(null=True, blank=True, help_text="The reviewer's edit, if they edited before approving.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["approval", "reviewer"], name="one_vote_per_reviewer")]
+
+    def __str__(self):
+        return f"{self.reviewer} {self.verdict}s #{self.approval_id}"
 
 
 class ApprovalPolicy(models.Model):
@@ -173,7 +214,43 @@ class ApprovalPolicy(models.Model):
     def __str__(self):
         return f"{self.name}{' (active)' if self.is_active else ''}"
 
+    def rule_for(self, kind):
+        return self.review_rules.filter(kind=kind).select_related("reviewer_group", "escalation_group").first()
+
     @classmethod
     def current(cls):
         """The active policy, or None (callers treat None as 'approval required')."""
         return cls.objects.filter(is_active=True).first()
+
+
+class ReviewRule(models.Model):
+    """Who reviews one kind of request under a policy, how many must agree,
+    and how long a request may wait."""
+
+    policy = models.ForeignKey(ApprovalPolicy, on_delete=models.CASCADE, related_name="review_rules")
+    kind = models.CharField(max_length=10, choices=ApprovalRequest.Kind.choices)
+    reviewer_group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Who may decide. Empty: the 'reviewers' group.",
+    )
+    quorum = models.PositiveSmallIntegerField(default=1, help_text="Distinct approvals needed (the requester never counts).")
+    expiry_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Undecided requests expire after this long: expired means rejected, nothing runs."
+    )
+    escalation_group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Notified before the request expires.",
+    )
+    escalate_before_minutes = models.PositiveIntegerField(default=5, help_text="How long before expiry to notify.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "kind"], name="one_rule_per_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} review rule"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.quorum < 1:
+            raise ValidationError({"quorum": "At least one approval is needed."})

@@ -1,14 +1,16 @@
 """The write path for runs and approvals. Views, commands, tasks and graph
 nodes call these; nothing else changes a run's state."""
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from approvals import planning
-from approvals.models import ApprovalRequest, Plan, PlanStep, Run
+from approvals import planning, push
+from approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Plan, PlanStep, Run
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,10 @@ def set_run_status(run, status, message=None):
     if status in Run.TERMINAL:
         fields["finished_at"] = timezone.now()
     # A finished run stays finished: late or duplicate updates are ignored.
-    Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields)
+    changed = Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields)
     run.refresh_from_db()
+    if changed:
+        transaction.on_commit(lambda: push.run_updated(run))
     return run
 
 
@@ -88,59 +92,198 @@ def record_plan(run, planner, steps):
 def mark_step(step, status):
     PlanStep.objects.filter(pk=step.pk).update(status=status)
     step.status = status
+    run = step.plan.run
     if status == PlanStep.Status.RUNNING:
-        set_run_status(step.plan.run, Run.Status.RUNNING)
+        set_run_status(run, Run.Status.RUNNING)
+    transaction.on_commit(lambda: push.run_updated(run))
 
 
 # --- Approvals -----------------------------------------------------------------
 
 
 def request_approval(run, interrupt_key, kind, context, reason, step=None):
-    """Open (or find again) the approval request for one approval point."""
+    """Open (or find again) the approval request for one approval point, with
+    the governance the active policy's rule sets for its kind."""
     with transaction.atomic():
-        approval, _ = ApprovalRequest.objects.get_or_create(
-            run=run,
-            interrupt_key=interrupt_key,
-            defaults={"kind": kind, "requester": run.user, "context": context, "reason": reason},
-        )
+        approval = ApprovalRequest.objects.filter(run=run, interrupt_key=interrupt_key).first()
+        created = approval is None
+        if created:
+            approval = ApprovalRequest(
+                run=run, interrupt_key=interrupt_key, kind=kind, requester=run.user, context=context, reason=reason
+            )
+            _apply_rule(approval, ApprovalPolicy.current())
+            approval.save()
         if approval.is_pending:
             set_run_status(run, Run.Status.WAITING)
             if step is not None:
                 mark_step(step, PlanStep.Status.WAITING)
+        if created:
+            transaction.on_commit(lambda: push.approval_requested(approval))
     return approval
 
 
+def _apply_rule(approval, policy):
+    rule = policy.rule_for(approval.kind) if policy else None
+    if rule is None:
+        return
+    approval.reviewer_group = rule.reviewer_group
+    approval.quorum = max(1, rule.quorum)
+    if rule.expiry_minutes:
+        now = timezone.now()
+        approval.expires_at = now + timedelta(minutes=rule.expiry_minutes)
+        if rule.escalation_group:
+            approval.escalation_group = rule.escalation_group
+            approval.escalate_at = approval.expires_at - timedelta(minutes=rule.escalate_before_minutes)
+
+
+def reviewer_group_name(approval):
+    return approval.reviewer_group.name if approval.reviewer_group else REVIEWERS_GROUP
+
+
+def eligible_reviewers(approval):
+    """Everyone who may still vote on this request."""
+    User = get_user_model()
+    users = User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name=reviewer_group_name(approval))
+    )
+    voted = approval.decisions.values("reviewer_id")
+    return users.exclude(pk=approval.requester_id).exclude(pk__in=voted).distinct()
+
+
 def can_decide(user, approval):
-    """Who may decide: an active reviewer or superuser, never the requester."""
+    """Who may decide: an active member of the request's reviewer group (or a
+    superuser), never the requester, and only once."""
     if not user.is_active:
         return False, f"{user} is not an active user."
     if approval.requester_id == user.pk:
         return False, "You asked for this run; someone else must review it."
-    if not (user.is_superuser or user.groups.filter(name=REVIEWERS_GROUP).exists()):
-        return False, f"{user} is not a reviewer (not in the '{REVIEWERS_GROUP}' group)."
+    group = reviewer_group_name(approval)
+    if not (user.is_superuser or user.groups.filter(name=group).exists()):
+        return False, f"{user} is not a reviewer for this request (not in the '{group}' group)."
+    if approval.decisions.filter(reviewer=user).exists():
+        return False, f"{user} has already voted on this request; another reviewer must add theirs."
     return True, ""
 
 
-def decide(approval, user, approve, comment=""):
-    """Approve or reject a pending request, atomically: of two concurrent
-    decisions exactly one wins; the other gets a DecisionError."""
-    allowed, why = can_decide(user, approval)
-    if not allowed:
-        raise DecisionError(why)
-    if not approve and not (comment or "").strip():
+def decide(approval, user, approve, comment="", edited=None):
+    """Record one reviewer's vote and, when it settles the request, decide it.
+
+    A rejection settles at once; approvals settle when the quorum of distinct
+    reviewers agrees. The vote and the status change happen in one
+    transaction with the request row locked, so of two concurrent decisions
+    exactly one settles the request and the other gets a DecisionError.
+    `edited` (code text, or a list of plan steps) approves a changed version;
+    the original stays in the request's context.
+    """
+    comment = (comment or "").strip()
+    if not approve and not comment:
         raise DecisionError("Say why you reject it: a comment is required, so the operator knows.")
-    status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    if edited is not None and not approve:
+        raise DecisionError("An edit can only be approved.")
     with transaction.atomic():
-        won = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalRequest.Status.PENDING).update(
-            status=status, decided_by=user, decided_at=timezone.now(), comment=(comment or "").strip()
+        locked = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+        if not locked.is_pending:
+            who = f" by {locked.decided_by}" if locked.decided_by else ""
+            raise DecisionError(f"Approval #{locked.pk} was already {locked.get_status_display().lower()}{who}.")
+        allowed, why = can_decide(user, locked)
+        if not allowed:
+            raise DecisionError(why)
+        if edited is not None:
+            edited = _validated_edit(locked, edited)
+        ApprovalDecision.objects.create(
+            approval=locked,
+            reviewer=user,
+            verdict=ApprovalDecision.Verdict.APPROVE if approve else ApprovalDecision.Verdict.REJECT,
+            comment=comment,
+            edited_content=edited,
         )
-        if not won:
-            current = ApprovalRequest.objects.get(pk=approval.pk)
-            who = f" by {current.decided_by}" if current.decided_by else ""
-            raise DecisionError(f"Approval #{approval.pk} was already {current.get_status_display().lower()}{who}.")
-        transaction.on_commit(lambda: _enqueue("approvals.tasks.resume_run", approval.pk))
+        if edited is not None:
+            ApprovalRequest.objects.filter(pk=locked.pk).update(approved_content=edited)
+            locked.approved_content = edited
+        if approve and approvals_since_last_edit(locked) < locked.quorum:
+            transaction.on_commit(lambda: push.approval_voted(locked))
+            locked.refresh_from_db()
+            return locked
+        status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+        ApprovalRequest.objects.filter(pk=locked.pk, status=ApprovalRequest.Status.PENDING).update(
+            status=status, decided_by=user, decided_at=timezone.now(), comment=comment
+        )
+        if approve and locked.approved_content is not None:
+            _apply_edit(locked)
+        transaction.on_commit(lambda: _settled(locked.pk))
     approval.refresh_from_db()
     return approval
+
+
+def approvals_since_last_edit(approval):
+    """Approvals count toward the quorum only for the version on the table:
+    an edit restarts the count (the editor's own approval counts)."""
+    decisions = list(approval.decisions.all())
+    last_edit = max((i for i, d in enumerate(decisions) if d.edited_content is not None), default=0)
+    return sum(1 for d in decisions[last_edit:] if d.verdict == ApprovalDecision.Verdict.APPROVE)
+
+
+def _validated_edit(approval, edited):
+    if approval.kind == ApprovalRequest.Kind.CODE:
+        if not isinstance(edited, str) or not edited.strip():
+            raise DecisionError("The edited code is empty.")
+        return edited
+    if approval.kind == ApprovalRequest.Kind.PLAN:
+        try:
+            return [step.as_dict() for step in planning.validate_steps(edited)]
+        except planning.PlanningError as exc:
+            raise DecisionError(f"The edited plan is not valid: {exc}") from None
+    raise DecisionError(f"{approval.get_kind_display()} requests cannot be edited.")
+
+
+def _apply_edit(approval):
+    """Make the approved version the one that runs."""
+    plan = approval.run.plan
+    if approval.kind == ApprovalRequest.Kind.CODE:
+        order = int(approval.interrupt_key.split("-")[1])
+        step = plan.steps.get(order=order)
+        step.inputs = {**step.inputs, "code": approval.approved_content}
+        step.save(update_fields=["inputs"])
+    elif approval.kind == ApprovalRequest.Kind.PLAN:
+        plan.steps.all().delete()
+        PlanStep.objects.bulk_create(
+            PlanStep(plan=plan, order=i, capability=s["capability"], objective=s["objective"], inputs=s["inputs"])
+            for i, s in enumerate(approval.approved_content)
+        )
+
+
+def expire(approval):
+    """Fail secure: an undecided request past its time is rejected and nothing runs."""
+    with transaction.atomic():
+        expired = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalRequest.Status.PENDING).update(
+            status=ApprovalRequest.Status.EXPIRED,
+            decided_at=timezone.now(),
+            comment="Expired: nobody decided in time, so nothing runs.",
+        )
+        if expired:
+            transaction.on_commit(lambda: _settled(approval.pk))
+    return bool(expired)
+
+
+def expire_overdue(now=None):
+    """Expire every overdue request and escalate those about to expire. Run on a schedule."""
+    now = now or timezone.now()
+    pending = ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+    expired = sum(expire(a) for a in pending.filter(expires_at__lte=now))
+    for approval in pending.filter(escalate_at__lte=now, escalated_at__isnull=True):
+        escalate(approval)
+    return expired
+
+
+def escalate(approval):
+    if ApprovalRequest.objects.filter(pk=approval.pk, escalated_at__isnull=True).update(escalated_at=timezone.now()):
+        transaction.on_commit(lambda: push.approval_escalated(approval))
+
+
+def _settled(approval_id):
+    approval = ApprovalRequest.objects.select_related("run", "decided_by").get(pk=approval_id)
+    push.approval_settled(approval)
+    _enqueue("approvals.tasks.resume_run", approval_id)
 
 
 def claim_resume(approval):

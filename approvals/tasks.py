@@ -30,3 +30,8 @@ def _advance(run, resume=None):
     except Exception as exc:  # fail secure: a broken run stops, it does not go on
         log.exception("run %s broke", run.pk)
         services.fail_run(run, f"abf hit an internal error and stopped this run: {exc}")
+
+
+def expire_overdue():
+    """Scheduled every minute: expire overdue requests, warn escalation groups."""
+    return services.expire_overdue()

@@ -13,16 +13,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from approvals import services
+from approvals import planning, services
+from approvals.highlight import highlighted_lines, style_definitions
 from approvals.forms import DecisionForm, RunForm
-from approvals.models import ApprovalRequest, Run
+from approvals.models import ApprovalPolicy, ApprovalRequest, Run
 from approvals.planning import PlanningError
 from approvals.serializers import run_json
+from execution import services as execution_services
 
 PAGE_SIZE = 25
 
 
-def _visible_runs(user):
+def visible_runs(user):
     """Operators see their own runs; reviewers and admins see all."""
     runs = Run.objects.select_related("user")
     if user.is_superuser or user.groups.filter(name=services.REVIEWERS_GROUP).exists():
@@ -52,7 +54,7 @@ def runs(request):
 
 @login_required
 def run_detail(request, pk):
-    run = get_object_or_404(_visible_runs(request.user), pk=pk)
+    run = get_object_or_404(visible_runs(request.user), pk=pk)
     return render(request, "approvals/run_detail.html", {"run": run, "data": run_json(run)})
 
 
@@ -66,38 +68,98 @@ def approvals(request):
         "run", "requester", "decided_by"
     )
     page = Paginator(decided, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "approvals/approvals.html", {"pending": pending.order_by("created_at"), "page": page})
+    # Show each reviewer what they may decide; the socket applies the same rule.
+    decidable = [a for a in pending.order_by("created_at") if services.can_decide(request.user, a)[0]]
+    return render(request, "approvals/approvals.html", {"pending": decidable, "page": page})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def approval_detail(request, pk):
-    approval = get_object_or_404(ApprovalRequest.objects.select_related("run", "requester", "decided_by"), pk=pk)
+    approval = get_object_or_404(
+        ApprovalRequest.objects.select_related("run", "requester", "decided_by", "reviewer_group"), pk=pk
+    )
     form = DecisionForm(request.POST or None)
-    status = 200
+    preview, status = None, 200
     if request.method == "POST":
         if form.is_valid():
+            decision = form.cleaned_data["decision"]
             try:
-                services.decide(
-                    approval,
-                    request.user,
-                    approve=form.cleaned_data["decision"] == "approve",
-                    comment=form.cleaned_data["comment"],
-                )
+                edited = _parse_edit(approval, form.cleaned_data["edited"]) if decision.endswith("_edit") else None
+                if decision == "preview_edit":
+                    preview = _edit_preview(approval, edited)
+                else:
+                    services.decide(
+                        approval,
+                        request.user,
+                        approve=decision in ("approve", "approve_edit"),
+                        comment=form.cleaned_data["comment"],
+                        edited=edited,
+                    )
+                    approval.refresh_from_db()
+                    messages.success(request, f"Your decision on approval #{approval.pk} is recorded ({approval.get_status_display().lower()}).")
+                    return redirect("approvals")
             except services.DecisionError as exc:
                 form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Approval #{approval.pk} {approval.get_status_display().lower()}.")
-                return redirect("approvals")
-        status = 400
+        if form.errors:
+            status = 400
         approval.refresh_from_db()
     allowed, why_not = services.can_decide(request.user, approval)
+    ctx = approval.context
+    analysis = ctx.get("analysis") or {}
     return render(
         request,
         "approvals/approval_detail.html",
-        {"approval": approval, "form": form, "can_decide": allowed, "why_not": why_not},
+        {
+            "approval": approval,
+            "form": form,
+            "can_decide": allowed,
+            "why_not": why_not,
+            "code_lines": highlighted_lines(ctx["code"], analysis.get("findings", []))
+            if ctx.get("code")
+            else None,
+            "editable": approval.kind in (ApprovalRequest.Kind.CODE, ApprovalRequest.Kind.PLAN),
+            "edit_text": form.data.get("edited") or _edit_text(approval),
+            "preview": preview,
+            "decisions": approval.decisions.select_related("reviewer"),
+            "code_style": style_definitions(),
+        },
         status=status,
     )
+
+
+def _edit_text(approval):
+    if approval.approved_content is not None:
+        content = approval.approved_content
+    elif approval.kind == ApprovalRequest.Kind.CODE:
+        content = approval.context.get("code", "")
+    else:
+        content = [{k: s[k] for k in ("capability", "objective", "inputs")} for s in approval.context.get("steps", [])]
+    return content if isinstance(content, str) else json.dumps(content, indent=2)
+
+
+def _parse_edit(approval, text):
+    if approval.kind == ApprovalRequest.Kind.PLAN:
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise services.DecisionError(f"The edited plan is not valid JSON ({exc}).") from None
+    return text
+
+
+def _edit_preview(approval, edited):
+    """What the reviewer confirms: the edited version, re-checked."""
+    if approval.kind == ApprovalRequest.Kind.CODE:
+        if not edited.strip():
+            raise services.DecisionError("The edited code is empty.")
+        analysis, decision = execution_services.review_code(edited, ApprovalPolicy.current())
+        findings = [f.to_dict() for f in analysis.findings]
+        return {"code_lines": highlighted_lines(edited, findings), "reasons": decision.reasons, "refused": decision.refused}
+    try:
+        steps = planning.validate_steps(edited)
+    except planning.PlanningError as exc:
+        raise services.DecisionError(f"The edited plan is not valid: {exc}") from None
+    return {"steps": [dict(s.as_dict(), order=i) for i, s in enumerate(steps, start=1)]}
 
 
 # --- JSON API ---------------------------------------------------------------------
@@ -144,7 +206,7 @@ def _error(message, status):
 @require_http_methods(["GET", "POST"])
 def api_runs(request):
     if request.method == "GET":
-        page = Paginator(_visible_runs(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(visible_runs(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
         return JsonResponse(
             {
                 "count": page.paginator.count,
@@ -169,7 +231,7 @@ def api_runs(request):
 @api_auth
 @require_http_methods(["GET"])
 def api_run(request, pk):
-    run = _visible_runs(request.user).filter(pk=pk).first()
+    run = visible_runs(request.user).filter(pk=pk).first()
     if run is None:
         return _error(f"No run #{pk} that you can see.", 404)
     return JsonResponse(run_json(run))

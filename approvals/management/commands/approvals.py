@@ -73,7 +73,7 @@ class Command(BaseCommand):
             for number, line in enumerate(ctx["code"].splitlines(), start=1):
                 self.stdout.write(f"{number:>4} | {line}")
             analysis = ctx.get("analysis", {})
-            for finding in analysis.get("findings", []) + analysis.get("opaque", []):
+            for finding in analysis.get("findings", []):
                 self.stdout.write(f"  line {finding['line']}: {finding['explanation']}")
 
     def do_decide(self, id, approve, reject, as_user, comment, **_):
