@@ -5,6 +5,7 @@ broker and the local step runner. Production switches on through
 DATABASE_URL (PostgreSQL), REDIS_URL (channel layer + django-q broker) and
 the ABF_* variables documented in the README.
 """
+import json
 import os
 from pathlib import Path
 
@@ -157,6 +158,11 @@ ABF_LLM_MODEL = os.environ.get("ABF_LLM_MODEL", "")
 # Wall-clock limit for one python step in the minimal runner (seconds).
 ABF_STEP_TIMEOUT = float(os.environ.get("ABF_STEP_TIMEOUT", "60"))
 ABF_STEP_OUTPUT_LIMIT = int(os.environ.get("ABF_STEP_OUTPUT_LIMIT", str(1024 * 1024)))
+
+# Data sources the graph consults before planning: enable, disable and
+# configure providers by name (JSON), e.g.
+# {"epics_values": {"timeout": 1.5}, "recent_executions": {"enabled": false}}
+ABF_DATA_SOURCES = json.loads(os.environ.get("ABF_DATA_SOURCES", "{}"))
 
 # --- Auth and security ----------------------------------------------------------
 LOGIN_URL = "login"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from approvals import views
@@ -19,6 +19,7 @@ urlpatterns = [
     path("approvals/<int:pk>/", views.approval_detail, name="approval-detail"),
     path("api/runs/", views.api_runs, name="api-runs"),
     path("api/runs/<int:pk>/", views.api_run, name="api-run"),
+    path("providers/", include("providers.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,6 @@
 """A run's thread of control, as one LangGraph graph:
 
-    plan -> approve_plan -> (review_step -> run_step)* -> finish
+    gather_context -> plan -> approve_plan -> (review_step -> run_step)* -> finish
 
 Approval points call interrupt(); a worker resumes them with
 Command(resume=...). A resumed node runs again from its first line, so every
@@ -19,6 +19,8 @@ from langgraph.types import Command, interrupt
 from approvals import planning, services
 from approvals.models import ApprovalPolicy, ApprovalRequest, PlanStep, Run
 from execution import services as execution_services
+from providers.base import DataSourceRequest
+from providers.services import retrieve_all_context
 
 
 class RunState(TypedDict):
@@ -26,16 +28,29 @@ class RunState(TypedDict):
     step_index: int
     outcome: str  # "" while going; else one of Run.Status's terminal values
     message: str
+    context_prompt: str  # what the data sources said, as text for the planner
 
 
 # --- Nodes ----------------------------------------------------------------------
+
+
+def gather_context(state):
+    """Ask every data source about the request, each under its own timeout:
+    a slow or broken source costs the plan its data, never the run."""
+    run = Run.objects.get(pk=state["run_id"])
+    _, text = planning.split_planning_mode(run.request_text)
+    result = retrieve_all_context(
+        DataSourceRequest(user=run.user, requester="planner", query=text, metadata={"run": run.pk})
+    )
+    services.record_context(run, result.to_dict())
+    return {"context_prompt": result.format_for_prompt()}
 
 
 def plan(state):
     run = Run.objects.get(pk=state["run_id"])
     _, text = planning.split_planning_mode(run.request_text)
     try:
-        planner, steps = planning.make_plan(text)
+        planner, steps = planning.make_plan(text, context=state.get("context_prompt", ""))
     except planning.PlanningError as exc:
         return {"outcome": Run.Status.FAILED, "message": str(exc)}
     services.record_plan(run, planner, steps)
@@ -170,9 +185,10 @@ def _after_step(state):
 
 def build_graph():
     graph = StateGraph(RunState)
-    for node in (plan, approve_plan, review_step, run_step, finish):
+    for node in (gather_context, plan, approve_plan, review_step, run_step, finish):
         graph.add_node(node.__name__, _with_db(node))
-    graph.add_edge(START, "plan")
+    graph.add_edge(START, "gather_context")
+    graph.add_edge("gather_context", "plan")
     graph.add_conditional_edges("plan", _after("approve_plan"), ["approve_plan", "finish"])
     graph.add_conditional_edges("approve_plan", _after_step, ["review_step", "finish"])
     graph.add_conditional_edges("review_step", _after("run_step"), ["run_step", "finish"])
@@ -225,7 +241,7 @@ def advance(run, resume=None):
     payload = (
         Command(resume=resume)
         if resume is not None
-        else {"run_id": run.pk, "step_index": 0, "outcome": "", "message": ""}
+        else {"run_id": run.pk, "step_index": 0, "outcome": "", "message": "", "context_prompt": ""}
     )
     with checkpointer() as saver:
         return build_graph().compile(checkpointer=saver).invoke(payload, config)

@@ -27,6 +27,7 @@ class Run(models.Model):
     planning_mode = models.BooleanField(default=False, help_text="Request started with /planning: the plan needs approval.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     message = models.TextField(blank=True, help_text="What the operator should know about the outcome.")
+    context = models.JSONField(default=dict, blank=True, help_text="What the data sources returned before planning.")
     thread_id = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -213,6 +214,20 @@ class ApprovalPolicy(models.Model):
 
     def __str__(self):
         return f"{self.name}{' (active)' if self.is_active else ''}"
+
+    # "control_writes" is the reference framework's name for epics_writes;
+    # any other unknown name is refused by the field's choices.
+    def clean_fields(self, exclude=None):
+        self._accept_alias()
+        super().clean_fields(exclude)
+
+    def save(self, *args, **kwargs):
+        self._accept_alias()
+        super().save(*args, **kwargs)
+
+    def _accept_alias(self):
+        if self.python_mode == "control_writes":
+            self.python_mode = self.PythonMode.EPICS_WRITES
 
     def rule_for(self, kind):
         return self.review_rules.filter(kind=kind).select_related("reviewer_group", "escalation_group").first()

@@ -49,12 +49,13 @@ def split_planning_mode(text):
     return False, stripped
 
 
-def make_plan(text):
-    """Plan a request (without its /planning prefix). Returns (planner_name, [StepSpec])."""
+def make_plan(text, context=""):
+    """Plan a request (without its /planning prefix). Returns (planner_name, [StepSpec]).
+    `context` is what the data sources said, for the LLM planner."""
     if not text or not text.strip():
         raise PlanningError("The request is empty: type what you want abf to do.")
     if settings.ABF_LLM_MODEL:
-        return settings.ABF_LLM_MODEL, plan_with_llm(text, get_chat_model())
+        return settings.ABF_LLM_MODEL, plan_with_llm(text, get_chat_model(), context)
     return "direct", plan_directly(text)
 
 
@@ -158,9 +159,12 @@ def get_chat_model():
     return init_chat_model(settings.ABF_LLM_MODEL)
 
 
-def plan_with_llm(text, model):
+def plan_with_llm(text, model, context=""):
     caps = ", ".join(f"{name} ({spec['description']})" for name, spec in CAPABILITIES.items())
-    messages = [("system", LLM_SYSTEM_PROMPT.format(caps=caps)), ("human", text)]
+    system = LLM_SYSTEM_PROMPT.format(caps=caps)
+    if context:
+        system += "\n\nWhat abf's data sources know about this request:\n" + context
+    messages = [("system", system), ("human", text)]
     reply = model.invoke(messages)
     content = reply.content if isinstance(reply.content, str) else str(reply.content)
     raw = _fenced_json(content)

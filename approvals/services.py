@@ -89,6 +89,11 @@ def record_plan(run, planner, steps):
     return plan
 
 
+def record_context(run, context):
+    Run.objects.filter(pk=run.pk).update(context=context)
+    run.context = context
+
+
 def mark_step(step, status):
     PlanStep.objects.filter(pk=step.pk).update(status=status)
     step.status = status

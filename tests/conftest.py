@@ -13,8 +13,15 @@ from django.db import connection
 
 from approvals.models import ApprovalPolicy
 from approvals.services import OPERATORS_GROUP, REVIEWERS_GROUP
+from tests.epics_ioc import isolate_channel_access
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    # Every EPICS client of the suite (and of the workers it starts) talks
+    # Channel Access on loopback only, to the test IOC's ports.
+    isolate_channel_access()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from approvals.models import ApprovalPolicy, ApprovalRequest, PlanStep, Run
 from execution import services as execution_services
 from execution.models import ExecutionRecord
 from tests.conftest import set_policy
+from tests.epics_ioc import epics_ioc  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -171,3 +172,26 @@ def test_a_failing_step_fails_the_run(operator):
     run = start(operator, "raise SystemExit(4)")
     assert run.status == Run.Status.FAILED and "Step 1 failed" in run.message
     assert ExecutionRecord.objects.get().exit_code == 4
+
+
+class RecordingChatModel(FakeListChatModel):
+    """A fake chat model that keeps what it was asked."""
+
+    seen: list = []
+
+    def _call(self, messages, *args, **kwargs):
+        self.seen.append("\n".join(str(m.content) for m in messages))
+        return super()._call(messages, *args, **kwargs)
+
+
+@pytest.mark.slow
+def test_the_planner_sees_live_epics_values(operator, settings, monkeypatch, epics_ioc):
+    settings.ABF_LLM_MODEL = "fake:model"
+    model = RecordingChatModel(
+        responses=['[{"capability": "python", "objective": "report", "inputs": {"code": "print(\'ok\')"}}]'], seen=[]
+    )
+    monkeypatch.setattr(planning, "get_chat_model", lambda: model)
+    run = start(operator, "why is TEST:BEAM:CURRENT low?")
+    assert run.status == Run.Status.FINISHED, run.message
+    assert "TEST:BEAM:CURRENT" in model.seen[0] and "epics_values" in str(run.context)
+    assert "TEST:BEAM:CURRENT" in str(run.context["providers"])
