@@ -4,12 +4,15 @@ Pushing is best-effort by design: the database is the truth, and a page that
 (re)connects gets a fresh snapshot, so a lost push costs a reload at worst,
 never a decision.
 """
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
+_pusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abf-push")
 
 APPROVALS_GROUP = "approvals"
 
@@ -104,6 +107,19 @@ def _send(group, message):
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        if _in_event_loop():
+            # Sync code called from a thread that runs a loop (a sync
+            # Playwright script, a notebook) cannot use async_to_sync there.
+            _pusher.submit(async_to_sync(layer.group_send), group, message).result(timeout=5)
+        else:
+            async_to_sync(layer.group_send)(group, message)
     except Exception:
         log.warning("live push to %s failed; pages will resync on reconnect", group, exc_info=True)
+
+
+def _in_event_loop():
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -92,3 +92,20 @@ def test_superuser_may_review_but_not_their_own(operator):
     _, own = make_waiting_run(admin)
     assert not services.can_decide(admin, own)[0]
 
+
+
+def test_control_writes_is_stored_as_epics_writes():
+    policy = ApprovalPolicy.current()
+    policy.python_mode = "control_writes"
+    policy.full_clean()
+    policy.save()
+    assert ApprovalPolicy.current().python_mode == "epics_writes"
+
+
+def test_an_invalid_mode_name_is_refused_when_saved_in_admin():
+    from django.core.exceptions import ValidationError
+
+    policy = ApprovalPolicy.current()
+    policy.python_mode = "sometimes"
+    with pytest.raises(ValidationError, match="python_mode"):
+        policy.full_clean()
