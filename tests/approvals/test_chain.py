@@ -87,3 +87,12 @@ def test_run_survives_worker_restart_while_waiting(q_cluster, operator, reviewer
 
     assert run.status == Run.Status.FINISHED, (run.message, replacement.output())
     assert ExecutionRecord.objects.get(step__plan__run=run).stdout == "beam current 42\n"
+
+
+def test_abf_run_wait_prints_the_outcome(q_cluster, operator, capsys):
+    from django.core.management import call_command
+
+    set_policy(python_mode="disabled")
+    call_command("abf_run", CODE, user=operator.username, wait=True, timeout=60)
+    out = capsys.readouterr().out
+    assert "Finished" in out and "beam current 42" in out

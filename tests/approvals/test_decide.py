@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import close_old_connections
+from django_q.models import OrmQ
 
 from approvals import services
 from approvals.models import ApprovalRequest, Run
@@ -92,3 +93,5 @@ def test_concurrent_decisions_one_wins(operator, reviewer, second_reviewer):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["lost", "won"]
+    assert ApprovalRequest.objects.get(pk=approval.pk).decisions.count() == 1
+    assert OrmQ.objects.count() == 1  # one resume queued for the worker

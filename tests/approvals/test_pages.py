@@ -48,6 +48,16 @@ def test_reviewer_sees_context_and_approves(client, operator, reviewer):
     assert approval.status == ApprovalRequest.Status.APPROVED and approval.decided_by == reviewer
 
 
+def test_deciding_needs_the_csrf_token(operator, reviewer):
+    from django.test import Client
+
+    _, approval = make_waiting_run(operator)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    assert client.post(f"/approvals/{approval.pk}/", {"decision": "approve"}).status_code == 403
+    assert ApprovalRequest.objects.get(pk=approval.pk).is_pending
+
+
 def test_deciding_twice_on_the_page_explains(client, operator, reviewer):
     _, approval = make_waiting_run(operator)
     client.force_login(reviewer)
