@@ -1,0 +1,2 @@
+# expect: none
+print("hello", "world", sep=", ")

@@ -1,0 +1,4 @@
+# expect: none
+import subprocess
+subprocess.run(["echo", "hello"])
+subprocess.check_output(["git", "status"])

@@ -1,0 +1,4 @@
+# expect: none
+import re
+pattern = re.compile(r"caput\s*\(")
+print(pattern.sub("", "caput(x)"))

@@ -1,0 +1,4 @@
+# expect: none
+import datetime
+now = datetime.datetime.now()
+print(now.isoformat())

@@ -1,0 +1,3 @@
+# expect: none
+import socket
+print(socket.gethostname())

@@ -1,0 +1,7 @@
+# expect: none
+def run():
+    caput = print
+    caput("SR:X", 1)
+
+
+run()

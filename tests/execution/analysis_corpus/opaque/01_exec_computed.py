@@ -1,0 +1,3 @@
+# expect: opaque
+code = input("code? ")
+exec(code)

@@ -1,0 +1,2 @@
+# expect: opaque
+exec(open("restore_magnets.py").read())

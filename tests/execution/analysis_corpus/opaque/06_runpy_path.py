@@ -1,0 +1,3 @@
+# expect: opaque
+import runpy
+runpy.run_path("/opt/scripts/ramp.py")

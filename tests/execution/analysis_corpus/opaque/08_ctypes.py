@@ -1,0 +1,3 @@
+# expect: opaque
+import ctypes
+libca = ctypes.CDLL("libca.so")

@@ -1,0 +1,3 @@
+# expect: opaque
+from cffi import FFI
+ffi = FFI()

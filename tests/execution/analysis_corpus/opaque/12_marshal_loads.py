@@ -1,0 +1,3 @@
+# expect: opaque
+import marshal
+code = marshal.loads(open("blob", "rb").read())

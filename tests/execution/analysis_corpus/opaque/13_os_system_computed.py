@@ -1,0 +1,4 @@
+# expect: opaque
+import os
+cmd = os.environ["RESTORE_CMD"]
+os.system(cmd)

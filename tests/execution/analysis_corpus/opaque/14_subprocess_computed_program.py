@@ -1,0 +1,4 @@
+# expect: opaque
+import subprocess
+tool = input()
+subprocess.run([tool, "SR:X", "1"])

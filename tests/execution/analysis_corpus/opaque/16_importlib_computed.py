@@ -1,0 +1,4 @@
+# expect: opaque
+import importlib
+module_name = input()
+mod = importlib.import_module(module_name)

@@ -1,0 +1,4 @@
+# expect: opaque
+import sys
+name = input()
+module = sys.modules[name]

@@ -1,0 +1,4 @@
+# expect: opaque
+from epics import caput
+def broken(:
+    caput("SR:X", 1)

@@ -1,0 +1,3 @@
+# expect: opaque
+import subprocess
+subprocess.run(["python", "other_script.py", "--apply"])

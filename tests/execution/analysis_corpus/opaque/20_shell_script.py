@@ -1,0 +1,3 @@
+# expect: opaque
+import subprocess
+subprocess.run(["./restore_lattice.sh"])

@@ -1,0 +1,4 @@
+# expect: opaque
+import os
+directory = input()
+os.system(f"ls {directory}")

@@ -1,0 +1,4 @@
+# expect: opaque
+import epics
+name = input()
+vars(epics)[name]("SR:X", 1)

@@ -1,0 +1,2 @@
+# expect: opaque
+exec("caput(")

@@ -1,0 +1,2 @@
+# expect: opaque
+module = __import__(input())

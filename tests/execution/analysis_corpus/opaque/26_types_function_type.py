@@ -1,0 +1,3 @@
+# expect: opaque
+import types
+f = types.FunctionType(compile("1", "<x>", "eval"), {})

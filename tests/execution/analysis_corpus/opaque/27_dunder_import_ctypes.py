@@ -1,0 +1,2 @@
+# expect: opaque
+lib = __import__("ctypes").CDLL("libca.so")

@@ -1,0 +1,3 @@
+# expect: opaque
+import builtins
+runner = getattr(builtins, "ex" + input())

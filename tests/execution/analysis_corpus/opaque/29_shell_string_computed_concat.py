@@ -1,0 +1,3 @@
+# expect: opaque
+import subprocess
+subprocess.run("echo " + input(), shell=True)

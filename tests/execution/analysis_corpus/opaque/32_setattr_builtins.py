@@ -1,0 +1,4 @@
+# expect: opaque
+import builtins
+from epics import caput
+setattr(builtins, "print", caput)

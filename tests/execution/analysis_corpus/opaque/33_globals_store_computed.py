@@ -1,0 +1,3 @@
+# expect: opaque
+from epics import caput
+globals()[input()] = caput

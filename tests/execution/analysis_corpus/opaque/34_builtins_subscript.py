@@ -1,0 +1,2 @@
+# expect: opaque
+__builtins__["exec"](input())

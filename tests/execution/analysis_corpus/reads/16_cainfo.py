@@ -1,0 +1,3 @@
+# expect: read pvs=SR:INFO
+import epics
+epics.cainfo("SR:INFO")

@@ -1,0 +1,2 @@
+# expect: read pvs=SR:EXEC:READ
+exec("import epics; print(epics.caget('SR:EXEC:READ'))")

@@ -1,0 +1,3 @@
+# expect: read pvs=SR:CO:GET
+from cothread.catools import caget
+print(caget("SR:CO:GET"))

@@ -1,0 +1,3 @@
+# expect: write pvs=SR:SUBST
+import os
+os.system("echo $(caput SR:SUBST 1)")

@@ -1,0 +1,3 @@
+# expect: write pvs=X:GA
+import epics
+getattr(epics, "caput")("X:GA", 1)

@@ -1,0 +1,4 @@
+# expect: write pvs=X:SA
+import epics
+pv = epics.PV("X:SA")
+setattr(pv, "value", 3)

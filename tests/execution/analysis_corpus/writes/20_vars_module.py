@@ -1,0 +1,3 @@
+# expect: write pvs=X:VARS
+import epics
+vars(epics)["caput"]("X:VARS", 1)

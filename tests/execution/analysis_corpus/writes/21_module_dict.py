@@ -1,0 +1,3 @@
+# expect: write pvs=X:DICT
+import epics
+epics.__dict__["caput"]("X:DICT", 1)

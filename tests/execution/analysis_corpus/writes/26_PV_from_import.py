@@ -1,0 +1,3 @@
+# expect: write pvs=SR:PV:DIRECT
+from epics import PV
+PV("SR:PV:DIRECT").put(2)

@@ -1,0 +1,4 @@
+# expect: write pvs=SR:SETATTR
+from epics import PV
+pv = PV("SR:SETATTR")
+pv.__setattr__("value", 3)

@@ -1,0 +1,3 @@
+# expect: write pvs=SR:SYNC
+from caproto.sync.client import write as w
+w("SR:SYNC", 1)

@@ -1,0 +1,3 @@
+# expect: write pvs=SR:SHELL
+import subprocess
+subprocess.run("caput SR:SHELL 1", shell=True)

@@ -1,0 +1,3 @@
+# expect: write pvs=SR:SYS:CMD
+import os
+os.system("caput -w 5 SR:SYS:CMD 1")

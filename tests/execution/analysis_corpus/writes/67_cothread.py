@@ -1,0 +1,3 @@
+# expect: write pvs=SR:COTHREAD
+from cothread.catools import caput, caget
+caput("SR:COTHREAD", 1)

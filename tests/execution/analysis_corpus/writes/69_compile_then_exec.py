@@ -1,0 +1,4 @@
+# expect: write pvs=SR:COMPILE
+from epics import caput
+code = compile("caput('SR:COMPILE', 1)", "<agent>", "exec")
+exec(code)

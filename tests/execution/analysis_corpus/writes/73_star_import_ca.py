@@ -1,0 +1,3 @@
+# expect: write pvs=SR:STARCA
+from epics.ca import *
+put(create_channel("SR:STARCA"), 1)

@@ -1,0 +1,3 @@
+# expect: write pvs=SR:EXECL
+import os
+os.execl("/usr/bin/caput", "caput", "SR:EXECL", "1")
