@@ -205,5 +205,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ABF_LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    # django-q logs every cluster process start and stop at INFO.
+    "loggers": {"django-q": {"level": "WARNING"}},
 }

@@ -51,10 +51,6 @@ class Run(models.Model):
     def is_finished(self):
         return self.status in self.TERMINAL
 
-    @property
-    def plan_or_none(self):
-        return Plan.objects.filter(run=self).first()
-
 
 class Plan(models.Model):
     run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="plan")
@@ -156,7 +152,11 @@ class ApprovalRequest(models.Model):
 
     @property
     def approvals_given(self):
-        return self.decisions.filter(verdict=ApprovalDecision.Verdict.APPROVE).count()
+        """Approvals toward the quorum. They count only for the version on the
+        table: an edit restarts the count (the editor's own approval counts)."""
+        decisions = list(self.decisions.all())
+        last_edit = max((i for i, d in enumerate(decisions) if d.edited_content is not None), default=0)
+        return sum(1 for d in decisions[last_edit:] if d.verdict == ApprovalDecision.Verdict.APPROVE)
 
 
 class ApprovalDecision(models.Model):

@@ -205,7 +205,7 @@ def decide(approval, user, approve, comment="", edited=None):
         if edited is not None:
             ApprovalRequest.objects.filter(pk=locked.pk).update(approved_content=edited)
             locked.approved_content = edited
-        if approve and approvals_since_last_edit(locked) < locked.quorum:
+        if approve and locked.approvals_given < locked.quorum:
             transaction.on_commit(lambda: push.approval_voted(locked))
             locked.refresh_from_db()
             return locked
@@ -218,14 +218,6 @@ def decide(approval, user, approve, comment="", edited=None):
         transaction.on_commit(lambda: _settled(locked.pk))
     approval.refresh_from_db()
     return approval
-
-
-def approvals_since_last_edit(approval):
-    """Approvals count toward the quorum only for the version on the table:
-    an edit restarts the count (the editor's own approval counts)."""
-    decisions = list(approval.decisions.all())
-    last_edit = max((i for i, d in enumerate(decisions) if d.edited_content is not None), default=0)
-    return sum(1 for d in decisions[last_edit:] if d.verdict == ApprovalDecision.Verdict.APPROVE)
 
 
 def _validated_edit(approval, edited):

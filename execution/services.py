@@ -3,6 +3,7 @@ step at most once."""
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals import services as approval_services
 from execution import runner
 from execution.analysis import analyze_code, evaluate
 from execution.models import ExecutionRecord
@@ -19,8 +20,6 @@ def execute_step(step, approved_by=None):
     if a claim already exists (a retry after a worker crash, a duplicate
     resume), the step is not run again; a claim left 'running' by a dead
     worker is reported as interrupted."""
-    from approvals import services as approval_services
-
     try:
         with transaction.atomic():
             record = ExecutionRecord.objects.create(step=step, code=step.code, approved_by=approved_by)
