@@ -8,15 +8,16 @@ How it works, in three phases over one parse of the code:
    that may matter later: calls, attribute loads/stores, computed subscripts,
    imports.
 
-2. *Solve.*  The equations are evaluated repeatedly until nothing changes.
-   Each name holds a set of abstract values (see ``values.py``): the union of
+2. *Solve.*  The equations are evaluated until nothing changes (a worklist:
+   an equation runs again only when a set it read has grown).  Each name holds a set of abstract values (see ``values.py``): the union of
    everything ever assigned to it in its scope.  Calls to functions defined
    in the code bind their parameters from the call sites, and their return
    values flow back.  This is flow-insensitive on purpose: if ``w`` is ever
    ``epics.caput``, every call ``w(...)`` may be a write.  Aliases, wrappers,
    containers, partials and lambdas therefore cannot hide a write.
    Literal strings handed to exec/eval/compile are parsed and folded in
-   as more code of the same scope.
+   as more code of the same scope.  All value sets are size-bounded; code
+   too intricate to solve within the limits is reported as opaque.
 
 3. *Report.*  Every recorded place is evaluated once more against the
    solved bindings and turned into findings: EPICS writes, reads, and
@@ -71,6 +72,7 @@ MAX_SET_SIZE = 200           # beyond this a name stops collecting literals
 MAX_EXEC_TREES = 64          # literal exec() strings folded in, in total
 MAX_NESTED_ANALYSIS = 3      # python -c "..." inside a shell inside ...
 MAX_COMBINATIONS = 16        # literal string combinations kept by + and f-strings
+MAX_PARTIAL_ARGS = 8
 SOLVE_SECONDS = 2.0          # past this, stop and report the code as too complex (fail secure)
 POSSIBLE_WRITE = "treated as a possible EPICS write"
 
@@ -105,6 +107,11 @@ _MAYBE_CALLABLE_NODES = (ast.Name, ast.Attribute, ast.Lambda, ast.Subscript, ast
 _REPORTED_LIBRARY_CALLS = frozenset({
     "builtins.exec", "builtins.eval", "builtins.compile", "builtins.__import__", "importlib.import_module",
     "importlib.__import__", "builtins.getattr", "builtins.setattr", "sys.modules.get",
+})
+# Builtins that can return a callable (getattr(epics, "caput")...).
+_CALLABLE_RETURNING_BUILTINS = frozenset({
+    "builtins.getattr", "builtins.eval", "builtins.next", "builtins.staticmethod", "builtins.classmethod",
+    "builtins.__import__", "builtins.type", "builtins.super", "builtins.iter", "builtins.min", "builtins.max",
 })
 # Library calls whose *result* the analyzer models (beyond EPICS and builtins).
 _SPECIAL_RESULTS = frozenset({"importlib.import_module", "importlib.__import__", "sys.modules.get",
@@ -180,6 +187,7 @@ class _Analyzer:
         self.imports: list[tuple] = []        # (node, qualified name, origin)
         self.funcs: dict[ast.AST, FuncInfo] = {}
         self._eval = self._eval_node  # becomes memoised after solving
+        self.solved_values: dict[int, object] = {}
         self.classes: dict[ast.AST, ClassInfo] = {}
         self.node_scope: dict[int, Scope] = {}
         self.attr_table: dict[tuple, set] = {}
@@ -191,7 +199,6 @@ class _Analyzer:
         self.exec_over_limit: set[int] = set()
         self.exec_trees = 0
         self.saturated: set[int] = set()
-        self.changed = False
         self.memo: dict[int, object] | None = None
         self.text_memo: dict[int, str] = {}
         self.raw: list[tuple[Finding, Scope | None]] = []
@@ -202,6 +209,10 @@ class _Analyzer:
         self.solved_callees: dict[int, object] = {}
         self.call_handler: dict[int, int] = {}  # call node -> equation that handles it
         self.stored_attrs: set[str] = set()  # attribute names ever assigned (x.attr = ...)
+        self.covered_calls: set[int] = set()
+        self.static_flags: dict[int, bool] = {}  # attribute node -> is a constant chain
+        self.plain_quals: dict[str, bool] = {}
+        self.site_holders: dict[int, dict[int, tuple]] = {}  # container site -> sets holding it
         # Bindings made only by import statements never change while solving,
         # so attribute chains on them (np.linalg.svd) are evaluated once.
         self.static_ids: set[int] = set()
@@ -216,7 +227,9 @@ class _Analyzer:
     def run(self, tree: ast.Module) -> list[Finding]:
         self._body(tree.body, self.module)
         self._solve()
-        self.memo = {}
+        # Every value computed while solving was recomputed whenever
+        # something it read changed, so the last ones are final: reuse them.
+        self.memo = self.solved_values
         self._eval = self._eval_memo
         self._report()
         if self.incomplete:
@@ -264,12 +277,14 @@ class _Analyzer:
         if kind is ast.Expr:
             self._expr(node.value, scope)
         elif kind is ast.Assign:
+            self._cover(node.value)
             self._expr(node.value, scope)
             for target in node.targets:
                 self._target(target, scope, node.value)
                 self.equations.append((EQ_ASSIGN, target, node.value, scope, scope))
         elif kind is ast.AugAssign or kind is ast.AnnAssign:
             if node.value is not None:
+                self._cover(node.value)
                 self._expr(node.value, scope)
                 self._target(node.target, scope, node.value)
                 self.equations.append((EQ_ASSIGN, node.target, node.value, scope, scope))
@@ -281,6 +296,8 @@ class _Analyzer:
             self._class(node, scope)
         elif kind is ast.Return:
             if node.value is not None:
+                if self.func_stack:
+                    self._cover(node.value)
                 self._expr(node.value, scope)
             if self.func_stack:
                 self.equations.append((EQ_RET, self.func_stack[-1], node.value, scope, False))
@@ -289,6 +306,7 @@ class _Analyzer:
             self._body(node.body, scope)
             self._body(node.orelse, scope)
         elif kind is ast.For or kind is ast.AsyncFor:
+            self._cover(node.iter)
             self._expr(node.iter, scope)
             self._target(node.target, scope, None)
             self.equations.append((EQ_ITER, node.target, node.iter, scope, scope))
@@ -347,6 +365,21 @@ class _Analyzer:
                 self._expr(node.msg, scope)
         elif kind is getattr(ast, "TypeAlias", None):
             self._declare(scope, node.name.id)
+
+    def _cover(self, value: ast.AST) -> None:
+        """Calls an equation always evaluates (``x = f(a)``, ``f().g()``) are
+        handled there and need no call equation of their own."""
+        while True:
+            kind = type(value)
+            if kind is ast.Await:
+                value = value.value
+            elif kind is ast.Call:
+                self.covered_calls.add(id(value))
+                value = value.func
+            elif kind is ast.Attribute:
+                value = value.value
+            else:
+                return
 
     def _target(self, target: ast.AST, scope: Scope, value: ast.AST | None) -> None:
         """Declare the names a binding target creates; note attribute stores."""
@@ -490,35 +523,46 @@ class _Analyzer:
             return
         if kind is ast.Call:
             self.calls.append((node, scope, self.origin))
-            self.call_origin[id(node)] = self.origin
-            self.equations.append((EQ_CALL, node, scope))
+            if self.origin is not None:  # only calls inside exec'd strings have one
+                self.call_origin[id(node)] = self.origin
+            if id(node) not in self.covered_calls:
+                self.equations.append((EQ_CALL, node, scope))
             func = node.func
             if type(func) is ast.Attribute:
                 if func.attr in catalog.CONTAINER_MUTATORS:
                     self.equations.append((EQ_MUTATE, node, scope))
                     self._note_container_attr(func.value)
-                self._expr(func.value, scope)
-            else:
+                if type(func.value) is not ast.Name:
+                    self._expr(func.value, scope)
+            elif type(func) is not ast.Name:
                 self._expr(func, scope)
             for arg in node.args:
-                self._expr(arg, scope)
+                if type(arg) is not ast.Name:  # (a Name records nothing)
+                    self._expr(arg, scope)
             for keyword in node.keywords:
-                self._expr(keyword.value, scope)
+                if type(keyword.value) is not ast.Name:
+                    self._expr(keyword.value, scope)
         elif kind is ast.Attribute:
             if type(node.ctx) is ast.Load:
                 self.attr_loads.append((node, scope, self.origin))
-            self._expr(node.value, scope)
+            if type(node.value) is not ast.Name:
+                self._expr(node.value, scope)
         elif kind is ast.Subscript:
             if type(node.slice) is not ast.Constant:
                 self.subscripts.append((node, scope, self.origin))
-            self._expr(node.value, scope)
-            self._expr(node.slice, scope)
+            if type(node.value) is not ast.Name:
+                self._expr(node.value, scope)
+            if type(node.slice) is not ast.Name:
+                self._expr(node.slice, scope)
         elif kind is ast.BinOp:
-            self._expr(node.left, scope)
-            self._expr(node.right, scope)
+            if type(node.left) is not ast.Name:
+                self._expr(node.left, scope)
+            if type(node.right) is not ast.Name:
+                self._expr(node.right, scope)
         elif kind is ast.Tuple or kind is ast.List or kind is ast.Set:
             for element in node.elts:
-                self._expr(element, scope)
+                if type(element) is not ast.Name:
+                    self._expr(element, scope)
         elif kind is ast.Dict:
             for key in node.keys:
                 if key is not None:
@@ -606,7 +650,7 @@ class _Analyzer:
                 self.current = index
                 self._apply(self.equations[index])
                 applied += 1
-                if applied > budget or (applied % 256 == 0 and time.perf_counter() > deadline):
+                if self.incomplete or applied > budget or (applied % 256 == 0 and time.perf_counter() > deadline):
                     # Results so far may be incomplete: say so (fail secure).
                     self.incomplete = True
                     self.dirty = set()
@@ -635,21 +679,31 @@ class _Analyzer:
             self._unstatic(target, values)
         before = len(target)
         if id(target) in self.saturated:
-            values = [v for v in values if type(v) not in (Const, Text, Seq, Mapping)]
+            values = [v for v in values if _worth_keeping(v)]
         target.update(values)
         if len(target) != before:
-            self.changed = True
+            for value in values:
+                if type(value) in (Seq, Mapping) and value.site:
+                    holders = self.site_holders.get(value.site)
+                    if holders is None:
+                        holders = self.site_holders[value.site] = {}
+                    holders[id(target)] = (target, key)
             readers = self.readers.get(id(target) if key is None else key)
             if readers:
                 self.dirty |= readers
-            if len(target) > MAX_SET_SIZE and id(target) not in self.saturated:
-                # Too many literals/containers to track: keep what matters
-                # (EPICS objects, functions, modules) and say "unknown".
-                self.saturated.add(id(target))
-                keep = {v for v in target if type(v) not in (Const, Text, Seq, Mapping)}
-                target.clear()
-                target.update(keep)
-                target.add(UNKNOWN)
+            if len(target) > MAX_SET_SIZE:
+                if id(target) not in self.saturated:
+                    # Too many values to track: keep what can matter (EPICS
+                    # objects and names, the code's functions, modules that
+                    # run things) and say "unknown" for the rest.
+                    self.saturated.add(id(target))
+                    keep = {v for v in target if _worth_keeping(v)}
+                    target.clear()
+                    target.update(keep)
+                    target.add(UNKNOWN)
+                if len(target) > 4 * MAX_SET_SIZE:
+                    # Even what matters keeps growing: give up, fail secure.
+                    self.incomplete = True
 
     def _apply(self, equation: tuple) -> None:
         op = equation[0]
@@ -795,7 +849,12 @@ class _Analyzer:
     def _bind_container(self, container: ast.AST, values, scope: Scope) -> None:
         """Record that an existing container now may hold ``values``.
         ``x[k] = v`` / ``x.append(v)`` do not make ``x`` local: the
-        container is found by normal name resolution."""
+        container is found by normal name resolution.  Every other name
+        holding the same container (``alias = x``) sees the change too."""
+        for existing in tuple(self._eval(container, scope)):  # (may be the set we add to)
+            if type(existing) in (Seq, Mapping) and existing.site:
+                for holder, key in list(self.site_holders.get(existing.site, {}).values()):
+                    self._add(holder, values, key)
         if type(container) is ast.Name:
             owner = self._owner(scope, container.id) or self.module
             binding = owner.bindings.get(container.id)
@@ -899,7 +958,6 @@ class _Analyzer:
                 continue
             self.exec_trees += 1
             self.exec_parsed[key] = tree
-            self.changed = True
             outer = self.call_origin.get(id(node))
             saved_origin, saved_stack = self.origin, self.func_stack
             self.origin = outer or (node, self._callee_name(node))
@@ -949,6 +1007,17 @@ class _Analyzer:
                 readers.add(current)
         return binding
 
+    def _is_plain_library(self, qual: str) -> bool:
+        """A library name whose call result and side effects during solving
+        the analyzer does not model (its effects are checked when reporting)."""
+        plain = self.plain_quals.get(qual)
+        if plain is None:
+            plain = self.plain_quals[qual] = not (
+                qual in _SPECIAL_RESULTS or qual in _EXEC_BUILTINS or qual.startswith("builtins.")
+                or catalog.is_epics_name(qual) or qual.endswith((".__getattribute__", ".__getattr__"))
+                or qual == "builtins")
+        return plain
+
     def _is_static_chain(self, node: ast.Attribute, scope: Scope) -> bool:
         """``a.b.c`` where ``a`` is bound only by imports and no attribute in
         the chain is ever assigned anywhere: its value cannot change."""
@@ -996,38 +1065,69 @@ class _Analyzer:
     def _eval_node(self, node: ast.AST, scope: Scope):
         kind = type(node)
         if kind is ast.Name:
+            # Inlined fast path of _lookup for a name bound only by imports.
+            binding = scope.bindings.get(node.id) if not scope.global_names else None
+            if binding is not None and id(binding) in self.static_ids:
+                return binding
             return self._lookup(scope, node.id)
         if kind is ast.Constant:
             return frozenset((Const(node.value),)) if isinstance(node.value, _CONST_TYPES) else UNKNOWN_SET
         if kind is ast.Attribute:
-            cached = self.static_cache.get(id(node))
+            key = id(node)
+            cached = self.static_cache.get(key)
             if cached is not None:
                 return cached
-            static = self._is_static_chain(node, scope)
-            out: set = set()
-            for value in self._eval(node.value, scope):
-                out |= self._attr(value, node.attr)
+            static = self.static_flags.get(key)
+            if static is None:
+                static = self.static_flags[key] = self._is_static_chain(node, scope)
+            bases = self._eval(node.value, scope)
+            if len(bases) == 1:
+                for base in bases:
+                    out = self._attr(base, node.attr)
+            else:
+                out = set()
+                for base in bases:
+                    out |= self._attr(base, node.attr)
             if type(node.value) is ast.Name and node.attr in self.stored_attrs:
-                key = self._name_key(scope, node.value.id, node.attr)
+                table_key = self._name_key(scope, node.value.id, node.attr)
                 if self.current is not None:
-                    self._depends(key)
-                stored = self.attr_table.get(key)
+                    self._depends(table_key)
+                stored = self.attr_table.get(table_key)
                 if stored:
-                    out |= stored
-            result = frozenset(out) if out else UNKNOWN_SET
+                    out = out | stored
+            result = out or UNKNOWN_SET
             if static:
-                self.static_cache[id(node)] = result
+                self.static_cache[key] = result
+            self.solved_values[key] = result
             return result
         if kind is ast.Call:
             callees = self._eval(node.func, scope)
+            if len(callees) == 1 and _called_name(node) not in _HANDOFF_CALLEES:
+                # Fast path for the bulk of calls (np.sqrt(x), log.info(...)):
+                # an ordinary library function or something untracked needs
+                # no bookkeeping and returns nothing the analyzer follows.
+                for callee in callees:
+                    if callee is UNKNOWN or (type(callee) is Ref and self._is_plain_library(callee.qual)):
+                        node_id = id(node)
+                        self.solved_callees[node_id] = callees
+                        if self.current is not None:
+                            self.call_handler.setdefault(node_id, self.current)
+                        self.solved_values[node_id] = UNKNOWN_SET
+                        return UNKNOWN_SET
             if self.current is not None:
                 # Solving: do this call's bookkeeping (parameter binding...)
                 # here, so its own equation need not evaluate the callee again.
                 self._apply_call(node, scope, callees)
-            out = set()
-            for callee in callees:
-                out |= self._call_result(callee, node, scope)
-            return out or UNKNOWN_SET
+            if len(callees) == 1:
+                for callee in callees:
+                    result = self._call_result(callee, node, scope)
+            else:
+                result = set()
+                for callee in callees:
+                    result |= self._call_result(callee, node, scope)
+            result = result or UNKNOWN_SET
+            self.solved_values[id(node)] = result
+            return result
         if kind is ast.Subscript:
             bases = self._eval(node.value, scope)
             if type(node.slice) is ast.Slice:
@@ -1039,14 +1139,15 @@ class _Analyzer:
             return out or UNKNOWN_SET
         if kind is ast.List or kind is ast.Tuple or kind is ast.Set:
             if kind is not ast.Set and not any(type(e) is ast.Starred for e in node.elts):
-                return frozenset((make_seq(tuple(frozenset(self._eval(e, scope)) for e in node.elts), True),))
+                return frozenset((make_seq(tuple(frozenset(self._eval(e, scope)) for e in node.elts), True,
+                                           id(node)),))
             merged: set = set()
             for element in node.elts:
                 if type(element) is ast.Starred:
                     merged |= elements_of(self._eval(element.value, scope))
                 else:
                     merged |= self._eval(element, scope)
-            return frozenset((make_seq((frozenset(merged),), False),))
+            return frozenset((make_seq((frozenset(merged),), False, id(node)),))
         if kind is ast.Dict:
             items = []
             for key, value in zip(node.keys, node.values):
@@ -1060,7 +1161,7 @@ class _Analyzer:
                     items.append((key.value, values))
                 else:
                     items.append((None, values))
-            return frozenset((make_mapping(tuple(items)),))
+            return frozenset((make_mapping(tuple(items), id(node)),))
         if kind is ast.JoinedStr:
             return self._fstring(node, scope)
         if kind is ast.BinOp:
@@ -1084,12 +1185,12 @@ class _Analyzer:
             comp_scope = self.node_scope.get(id(node))
             if comp_scope is None:
                 return UNKNOWN_SET
-            return frozenset((make_mapping(((None, frozenset(self._eval(node.value, comp_scope))),)),))
+            return frozenset((make_mapping(((None, frozenset(self._eval(node.value, comp_scope))),), id(node)),))
         if kind in _COMPREHENSIONS:
             comp_scope = self.node_scope.get(id(node))
             if comp_scope is None:
                 return UNKNOWN_SET
-            return frozenset((make_seq((frozenset(self._eval(node.elt, comp_scope)),), False),))
+            return frozenset((make_seq((frozenset(self._eval(node.elt, comp_scope)),), False, id(node)),))
         return UNKNOWN_SET
 
     # ---------------------------------------------------------------- strings
@@ -1131,11 +1232,16 @@ class _Analyzer:
                     fragments.append(value.value)
                 elif type(value) is Text:
                     fragments.extend(value.fragments)
-        for a in left:
-            if type(a) is Seq:
-                for b in right:
-                    if type(b) is Seq:
+        left_seqs = [a for a in left if type(a) is Seq]
+        right_seqs = [b for b in right if type(b) is Seq]
+        if left_seqs and right_seqs:
+            if len(left_seqs) * len(right_seqs) <= MAX_COMBINATIONS:
+                for a in left_seqs:
+                    for b in right_seqs:
                         out.add(make_seq(a.items + b.items, a.exact and b.exact))
+            else:  # too many combinations: "a list of any of these"
+                merged = elements_of(left_seqs) | elements_of(right_seqs)
+                out.add(make_seq((frozenset(merged),), False))
         if fragments:
             out.add(make_text(fragments))
         return frozenset(out) if out else UNKNOWN_SET
@@ -1224,10 +1330,8 @@ class _Analyzer:
             if cached is None:
                 if name == "__dict__":
                     cached = frozenset((NamespaceDict(value.qual),))
-                elif value.qual.count(".") > 12:
-                    cached = UNKNOWN_SET
                 else:
-                    cached = frozenset((Ref(catalog.canonical(f"{value.qual}.{name}")),))
+                    cached = _child_ref(value.qual, name)
                 self.ref_attr_cache[key] = cached
             return cached
         if kind is EpicsObj:
@@ -1236,7 +1340,7 @@ class _Analyzer:
             return self._class_attr(value.cls, name, value)
         if kind is UserClass:
             return self._class_attr(value.node, name, None)
-        if kind in (Seq, Mapping, Const, NamespaceDict, GlobalsDict, Text, CodeObj):
+        if kind in (Seq, Mapping, Const, NamespaceDict, GlobalsDict, Text, CodeObj) and name in _MODELLED_METHODS:
             return frozenset((Bound(value, name),))
         return UNKNOWN_SET
 
@@ -1330,7 +1434,11 @@ class _Analyzer:
             return out or UNKNOWN_SET
         if kind is NamespaceDict:
             if all_literal:
-                return frozenset(Ref(catalog.canonical(f"{base.qual}.{k}")) for k in literal if isinstance(k, str))
+                out = set()
+                for key in literal:
+                    if isinstance(key, str):
+                        out |= _child_ref(base.qual, key)
+                return out or UNKNOWN_SET
             return UNKNOWN_SET
         if kind is GlobalsDict:
             if all_literal:
@@ -1456,10 +1564,10 @@ class _Analyzer:
                 return UNKNOWN_SET
             if name in ("list", "tuple", "sorted", "reversed", "iter", "set", "frozenset"):
                 if not args:
-                    return frozenset((make_seq((), True),))
+                    return frozenset((make_seq((), True, id(node)),))
                 values = self._eval(args[0], scope)
                 out = {v for v in values if type(v) is Seq and name in ("list", "tuple", "iter")}
-                out.add(make_seq((frozenset(elements_of(values)),), False))
+                out.add(make_seq((frozenset(elements_of(values)),), False, id(node)))
                 return out
             if name == "enumerate" and args:
                 pair = make_seq((UNKNOWN_SET, frozenset(elements_of(self._eval(args[0], scope)))), True)
@@ -1472,7 +1580,7 @@ class _Analyzer:
                 return elements_of(self._eval(args[0], scope))
             if name == "dict":
                 items = [(k.arg, frozenset(self._eval(k.value, scope))) for k in node.keywords if k.arg]
-                out = {make_mapping(tuple(items))}
+                out = {make_mapping(tuple(items), id(node))}
                 if args:
                     out |= {v for v in self._eval(args[0], scope) if type(v) is Mapping}
                 return out
@@ -1508,13 +1616,19 @@ class _Analyzer:
             bound = tuple(Arg(frozenset(self._eval(a, scope)), a) for a in args[1:] if type(a) is not ast.Starred)
             return frozenset(MethodCaller(n, bound) for n in names) if names else UNKNOWN_SET
         if qual == "functools.partial" and args:
-            bound = tuple(Arg(frozenset(self._eval(a, scope)), a) for a in args[1:] if type(a) is not ast.Starred)
-            keywords = tuple((k.arg, Arg(frozenset(self._eval(k.value, scope)), k.value))
+            # A partial bound into another partial's arguments is kept as its
+            # function only, so chains built in loops stay finite.
+            bound = tuple(Arg(_without_partials(self._eval(a, scope)), a)
+                          for a in args[1:] if type(a) is not ast.Starred)
+            keywords = tuple((k.arg, Arg(_without_partials(self._eval(k.value, scope)), k.value))
                              for k in node.keywords if k.arg)
             out = set()
             for func in self._eval(args[0], scope):
-                if type(func) is not type(UNKNOWN):
-                    out.add(Partial(func, bound, keywords))
+                if type(func) is Partial:  # partial(partial(f, a), b) is partial(f, a, b)
+                    out.add(Partial(func.func, (func.args + bound)[:MAX_PARTIAL_ARGS],
+                                    (func.kwargs + keywords)[:MAX_PARTIAL_ARGS]))
+                elif type(func) is not type(UNKNOWN):
+                    out.add(Partial(func, bound[:MAX_PARTIAL_ARGS], keywords[:MAX_PARTIAL_ARGS]))
             return out or UNKNOWN_SET
         return UNKNOWN_SET
 
@@ -1755,7 +1869,7 @@ class _Analyzer:
                     call_args = self._call_args(node, scope)
                     callee_text = self._text(node.func)
                 self._effects(callee, call_args[0], call_args[1], node, scope, origin, callee_text, "")
-        if self._may_call_arguments(callees, node):
+        if (node.args or node.keywords) and self._may_call_arguments(callees, node):
             for position, value, arg_node in self._handoff_candidates(node, scope, self._handoff_reportable):
                 if type(value) in (UserFunc, BoundUser):
                     user_targets.append(value.node if type(value) is UserFunc else value.func.node)
@@ -1827,7 +1941,7 @@ class _Analyzer:
         for callee in self._eval(node.func, scope):
             kind = type(callee)
             if kind is Ref:
-                if callee.qual in _SPECIAL_RESULTS or callee.qual.startswith("builtins.") \
+                if callee.qual in _SPECIAL_RESULTS or callee.qual in _CALLABLE_RETURNING_BUILTINS \
                         or catalog.is_epics_name(callee.qual):
                     return True
             elif kind is not type(UNKNOWN):
@@ -2370,6 +2484,53 @@ class _Analyzer:
                         if before is None:
                             writers[caller] = list(pvs)
                             changed = True
+
+
+# Methods of literals and containers whose results the analyzer models.
+_MODELLED_METHODS = frozenset({
+    "join", "format", "split", "rsplit", "strip", "lstrip", "rstrip", "lower", "upper", "title", "replace",
+    "encode", "decode", "get", "pop", "setdefault", "values", "keys", "items", "copy", "__getitem__",
+    "append", "extend", "insert", "add", "update", "appendleft", "extendleft",
+})
+# Roots of library names worth keeping when a name holds too many values.
+_KEEP_ROOTS = frozenset(
+    {q.split(".")[0] for q in (*catalog.FUNCTIONS, *catalog.SHELL_RUNNERS, *catalog.OPAQUE_FUNCTIONS)}
+    | {m.split(".")[0] for m in catalog.SENSITIVE_MODULES}
+    | {"functools", "operator", "threading", "concurrent", "multiprocessing", "sched", "types", "code"}
+)
+
+
+def _max_ref_depth(qual: str) -> int:
+    """How many dots a library name may have before the analyzer stops
+    following attributes: the catalog never needs deeper names, and loops
+    like ``obj = getattr(obj, part)`` would otherwise grow without end."""
+    if qual.startswith("builtins"):
+        return 1          # builtins.exec; builtins.str.join is not followed
+    if catalog.is_epics_name(qual):
+        return 6
+    return 3              # importlib.util.spec_from_file_location
+
+
+def _without_partials(values) -> frozenset:
+    return frozenset(v.func if type(v) is Partial else v for v in values)
+
+
+def _child_ref(qual: str, name: str) -> frozenset:
+    """The library name ``qual.name``, unless it is deeper than followed."""
+    if qual.count(".") >= _max_ref_depth(qual):
+        return UNKNOWN_SET
+    return frozenset((Ref(catalog.canonical(f"{qual}.{name}")),))
+
+
+def _worth_keeping(value) -> bool:
+    kind = type(value)
+    if kind in (Const, Text, Seq, Mapping):
+        return False
+    if kind is Ref:
+        return value.qual.split(".", 1)[0] in _KEEP_ROOTS
+    if kind is Bound:
+        return type(value.obj) is EpicsObj
+    return True
 
 
 _NO_LITERAL = object()

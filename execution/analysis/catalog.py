@@ -345,6 +345,8 @@ SENSITIVE_MODULES = (
 
 
 def is_sensitive_module(qual: str) -> bool:
+    if qual.startswith("builtins."):
+        return False  # builtins.str, builtins.object: types, not a way to exec
     return any(qual == root or qual.startswith(root + ".") for root in SENSITIVE_MODULES)
 
 

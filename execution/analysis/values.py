@@ -55,6 +55,9 @@ class Seq:
     items: tuple[frozenset, ...]
     exact: bool
     depth: int = 1
+    # Where a mutable container was created (id of its AST node, 0 if
+    # unknown): every name holding it sees mutations made through another.
+    site: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class Mapping:
 
     items: tuple[tuple[object, frozenset], ...]
     depth: int = 1
+    site: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,7 @@ def leaves(values, out: set | None = None) -> set:
     return out
 
 
-def make_seq(items: tuple[frozenset, ...], exact: bool):
+def make_seq(items: tuple[frozenset, ...], exact: bool, site: int = 0):
     if len(items) > MAX_ITEMS:
         items, exact = (frozenset().union(*items),), False
     depth = 1 + max((value_depth(item) for item in items), default=0)
@@ -244,11 +248,11 @@ def make_seq(items: tuple[frozenset, ...], exact: bool):
         # keeping every leaf so nothing dangerous is lost.
         flat = leaves(items and frozenset().union(*items) or ())
         flat.add(UNKNOWN)
-        return Seq((frozenset(flat),), False, 1)
-    return Seq(items, exact, depth)
+        return Seq((frozenset(flat),), False, 1, site)
+    return Seq(items, exact, depth, site)
 
 
-def make_mapping(items: tuple[tuple[object, frozenset], ...]):
+def make_mapping(items: tuple[tuple[object, frozenset], ...], site: int = 0):
     if len(items) > MAX_ITEMS:
         merged: dict = {}
         for key, item in items:
@@ -260,8 +264,8 @@ def make_mapping(items: tuple[tuple[object, frozenset], ...]):
     if depth > MAX_DEPTH:
         flat = leaves(frozenset().union(*(item for _k, item in items)))
         flat.add(UNKNOWN)
-        return Mapping(((None, frozenset(flat)),), 1)
-    return Mapping(items, depth)
+        return Mapping(((None, frozenset(flat)),), 1, site)
+    return Mapping(items, depth, site)
 
 
 def elements_of(values) -> frozenset:
