@@ -231,12 +231,14 @@ def import_file(path):
             user.set_unusable_password()
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get_or_create(name=OPERATORS_GROUP)[0])
-        # Soft-deleted entries count as there: a deletion is not undone by an import.
-        seen = set(MemoryEntry.objects.filter(owner=user).values_list("created_at", "content"))
+        # Same minute (the files' precision) and same text means already there;
+        # soft-deleted entries count too: a deletion is not undone by an import.
+        seen = {(_stamp(moment), content) for moment, content in
+                MemoryEntry.objects.filter(owner=user).values_list("created_at", "content")}
         new = []
         for moment, content in wanted:
-            if (moment, content) not in seen:
-                seen.add((moment, content))
+            if (_stamp(moment), content) not in seen:
+                seen.add((_stamp(moment), content))
                 new.append((moment, content))
         vectors = embeddings.embed_many([content for _, content in new])
         MemoryEntry.objects.bulk_create(
