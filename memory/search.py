@@ -38,7 +38,7 @@ def ranked(owner_id, entries, query, limit):
         exact = entries
         for name in names:
             exact = exact.filter(content__icontains=name)
-        lists.insert(0, list(exact.values_list("id", flat=True)[:CANDIDATES]))
+        lists.append(list(exact.values_list("id", flat=True)[:CANDIDATES]))
     scores = {}
     for ranking in lists:
         for position, entry_id in enumerate(ranking):
@@ -56,11 +56,21 @@ def full_text_ranking(owner_id, entries, query):
         return []
     if connection.vendor == "sqlite":
         # Every term a quoted FTS5 string: nothing in the query is syntax.
-        match = f'owner:"{owner_id}" AND (' + " OR ".join(f'"{t}"' for t in terms) + ")"
-        ids = _sqlite_fts(match)
+        owner = f'owner:"{owner_id}"'
+        ids = _sqlite_fts(f"{owner} AND (" + " OR ".join(f'"{t}"' for t in terms) + ")")
         # The index knows owners, not deletions or the window: keep what entries allows.
         kept = set(entries.filter(id__in=ids).values_list("id", flat=True))
-        return [i for i in ids if i in kept][:CANDIDATES]
+        ids = [i for i in ids if i in kept]
+        # A hit on one incidental word of a long question ("after", "week") is
+        # noise that would push a note found by meaning out of the fused list:
+        # a full-text hit must match at least half of the query's words.
+        coverage = dict.fromkeys(ids, 0)
+        for term in dict.fromkeys(terms):
+            for entry_id in _sqlite_fts(f'{owner} AND "{term}"', among=ids):
+                coverage[entry_id] += 1
+        needed = (len(set(terms)) + 1) // 2
+        ids = [i for i in ids if coverage[i] >= needed]
+        return sorted(ids, key=lambda i: -coverage[i])[:CANDIDATES]
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
@@ -75,13 +85,19 @@ def full_text_ranking(owner_id, entries, query):
     return []
 
 
-def _sqlite_fts(match):
+def _sqlite_fts(match, among=None):
+    """Row ids matching, best (bm25) first; only those in `among` if given."""
+    sql = "SELECT rowid FROM memory_entry_fts WHERE memory_entry_fts MATCH %s"
+    params = [match]
+    if among is not None:
+        if not among:
+            return []
+        sql += f" AND rowid IN ({', '.join(['%s'] * len(among))})"
+        params += list(among)
+    sql += " ORDER BY bm25(memory_entry_fts, 1.0, 0.0) LIMIT %s"
+    params.append(CANDIDATES * 4)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rowid FROM memory_entry_fts WHERE memory_entry_fts MATCH %s "
-            "ORDER BY bm25(memory_entry_fts, 1.0, 0.0) LIMIT %s",
-            [match, CANDIDATES * 4],
-        )
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
