@@ -64,12 +64,9 @@ def full_text_ranking(owner_id, entries, query):
         # A hit on one incidental word of a long question ("after", "week") is
         # noise that would push a note found by meaning out of the fused list:
         # a full-text hit must match at least half of the query's words.
-        coverage = dict.fromkeys(ids, 0)
-        for term in dict.fromkeys(terms):
-            for entry_id in _sqlite_fts(f'{owner} AND "{term}"', among=ids):
-                coverage[entry_id] += 1
-        needed = (len(set(terms)) + 1) // 2
-        ids = [i for i in ids if coverage[i] >= needed]
+        distinct = list(dict.fromkeys(terms))
+        coverage = _sqlite_term_counts([f'{owner} AND "{term}"' for term in distinct])
+        ids = [i for i in ids if coverage.get(i, 0) >= (len(distinct) + 1) // 2]
         return sorted(ids, key=lambda i: -coverage[i])[:CANDIDATES]
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -85,20 +82,23 @@ def full_text_ranking(owner_id, entries, query):
     return []
 
 
-def _sqlite_fts(match, among=None):
-    """Row ids matching, best (bm25) first; only those in `among` if given."""
-    sql = "SELECT rowid FROM memory_entry_fts WHERE memory_entry_fts MATCH %s"
-    params = [match]
-    if among is not None:
-        if not among:
-            return []
-        sql += f" AND rowid IN ({', '.join(['%s'] * len(among))})"
-        params += list(among)
-    sql += " ORDER BY bm25(memory_entry_fts, 1.0, 0.0) LIMIT %s"
-    params.append(CANDIDATES * 4)
+def _sqlite_fts(match):
+    """Row ids matching, best (bm25) first."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(
+            "SELECT rowid FROM memory_entry_fts WHERE memory_entry_fts MATCH %s "
+            "ORDER BY bm25(memory_entry_fts, 1.0, 0.0) LIMIT %s",
+            [match, CANDIDATES * 4],
+        )
         return [row[0] for row in cursor.fetchall()]
+
+
+def _sqlite_term_counts(matches):
+    """Row id -> how many of the match expressions it satisfies (one query, no ranking)."""
+    union = " UNION ALL ".join(["SELECT rowid FROM memory_entry_fts WHERE memory_entry_fts MATCH %s"] * len(matches))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid, COUNT(*) FROM ({union}) GROUP BY rowid", matches)
+        return dict(cursor.fetchall())
 
 
 def semantic_ranking(entries, query):
