@@ -85,3 +85,11 @@ def test_memory_and_python_steps_in_one_plan(operator):
     run = start(operator, plan)
     assert run.status == Run.Status.FINISHED, run.message
     assert memory_services.get_user_context(operator)[0].content == "BPM 12 is noisy"
+
+
+def test_the_run_page_shows_the_memory_step(operator, reviewer):
+    run = start(operator, NOTE)
+    client = Client()
+    client.force_login(operator)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "memory" in page and "Save a note to the operator" in page

@@ -89,3 +89,11 @@ def test_provider_hands_the_relevant_notes_to_the_planner(operator):
     outcome = next(o for o in result.outcomes if o.name == "user_memory")
     assert outcome.context.data[0]["content"] == "Cavity 3 tuner sticks above 40 °C"
     assert "Cavity 3 tuner sticks above 40 °C" in result.format_for_prompt()
+
+
+def test_a_note_survives_a_restart(operator, monkeypatch):
+    note(operator, "Cavity 3 tuner sticks above 40 °C")
+    # A new process: the model is loaded again, the note comes from the database.
+    monkeypatch.setattr(embeddings, "_model", None)
+    found = services.get_user_context(operator, "third RF cell tuning motor jams when hot", limit=1)
+    assert contents(found) == ["Cavity 3 tuner sticks above 40 °C"]
