@@ -11,7 +11,6 @@ import numpy as np
 from django.db import connection
 
 from memory import embeddings
-from memory.models import MemoryEntry
 
 CANDIDATES = 50  # from each ranking, before fusion
 RRF_K = 60  # the usual constant of reciprocal rank fusion

@@ -11,12 +11,12 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals.services import OPERATORS_GROUP
 from memory import embeddings, search
 from memory.models import MemoryEntry
 
 log = logging.getLogger(__name__)
 
-OPERATORS_GROUP = "operators"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"  # the reference memory files' format
 MAX_CONTENT = 10_000
 
