@@ -1,5 +1,8 @@
 """Memory steps through the graph, driven in-process by the tasks a worker runs."""
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from approvals import services, tasks
@@ -41,6 +44,10 @@ def test_save_waits_for_approval_showing_text_and_owner(operator, reviewer):
     client.force_login(reviewer)
     page = client.get(approval.get_absolute_url()).content.decode()
     assert "the RF cavity 3 tuner sticks above 40 °C" in page and "olga" in page
+    assert "Memory" in client.get("/approvals/").content.decode()
+    out = io.StringIO()
+    call_command("approvals", "show", str(approval.pk), stdout=out)
+    assert "Note for olga's memory (exactly this text is saved):\nthe RF cavity 3 tuner sticks above 40 °C" in out.getvalue()
 
     decide_and_resume(run, reviewer)
     assert run.status == Run.Status.FINISHED, run.message
