@@ -50,35 +50,56 @@ def _terms(query):
 
 
 def full_text_ranking(owner_id, entries, query):
-    terms = _terms(query)
+    """The owner's entries matching the query's words, best first.
+
+    A hit on one incidental word of a long question ("after", "week") is
+    noise that would push a note found by meaning out of the fused list: a
+    full-text hit must match at least half of the query's words.
+    """
+    terms = list(dict.fromkeys(_terms(query)))
     if not terms:
         return []
     if connection.vendor == "sqlite":
-        # Every term a quoted FTS5 string: nothing in the query is syntax.
-        owner = f'owner:"{owner_id}"'
-        ids = _sqlite_fts(f"{owner} AND (" + " OR ".join(f'"{t}"' for t in terms) + ")")
-        # The index knows owners, not deletions or the window: keep what entries allows.
-        kept = set(entries.filter(id__in=ids).values_list("id", flat=True))
-        ids = [i for i in ids if i in kept]
-        # A hit on one incidental word of a long question ("after", "week") is
-        # noise that would push a note found by meaning out of the fused list:
-        # a full-text hit must match at least half of the query's words.
-        distinct = list(dict.fromkeys(terms))
-        coverage = _sqlite_term_counts([f'{owner} AND "{term}"' for term in distinct])
-        ids = [i for i in ids if coverage.get(i, 0) >= (len(distinct) + 1) // 2]
-        return sorted(ids, key=lambda i: -coverage[i])[:CANDIDATES]
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        ids, coverage, counted = _sqlite_matches(owner_id, terms)
+    elif connection.vendor == "postgresql":
+        ids, coverage, counted = _postgres_matches(entries, terms)
+    else:
+        return []
+    # The index knows owners, not deletions or the window: keep what entries allows.
+    kept = set(entries.filter(id__in=ids).values_list("id", flat=True))
+    ids = [i for i in ids if i in kept and coverage.get(i, 0) >= (counted + 1) // 2]
+    return sorted(ids, key=lambda i: -coverage[i])[:CANDIDATES]
 
-        search = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
-        vector = SearchVector("content", config="english")
-        return list(
-            entries.annotate(rank=SearchRank(vector, search))
-            .filter(rank__gt=0)
-            .order_by("-rank")
-            .values_list("id", flat=True)[:CANDIDATES]
-        )
-    return []
+
+def _sqlite_matches(owner_id, terms):
+    """(ids matching any term, bm25 order; id -> terms matched; terms counted)."""
+    # Every term a quoted FTS5 string: nothing in the query is syntax.
+    owner = f'owner:"{owner_id}"'
+    ids = _sqlite_fts(f"{owner} AND (" + " OR ".join(f'"{t}"' for t in terms) + ")")
+    return ids, _sqlite_term_counts([f'{owner} AND "{term}"' for term in terms]), len(terms)
+
+
+def _postgres_matches(entries, terms):
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    vector = SearchVector("content", config="english")
+    ids = list(
+        entries.annotate(rank=SearchRank(vector, SearchQuery(" or ".join(terms), search_type="websearch", config="english")))
+        .filter(rank__gt=0)
+        .order_by("-rank")
+        .values_list("id", flat=True)[: CANDIDATES * 4]
+    )
+    # English stop words ("after") become empty queries: they match nothing and do not count.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["numnode(plainto_tsquery('english', %s))"] * len(terms)), terms)
+        searchable = [term for term, nodes in zip(terms, cursor.fetchone()) if nodes]
+    per_term = {
+        f"term_{i}": SearchRank(vector, SearchQuery(term, search_type="plain", config="english"))
+        for i, term in enumerate(searchable)
+    }
+    rows = entries.filter(id__in=ids).annotate(**per_term).values_list("id", *per_term) if per_term else []
+    coverage = {row[0]: sum(1 for rank in row[1:] if rank > 0) for row in rows}
+    return ids, coverage, len(searchable)
 
 
 def _sqlite_fts(match):
