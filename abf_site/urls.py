@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/runs/", views.api_runs, name="api-runs"),
     path("api/runs/<int:pk>/", views.api_run, name="api-run"),
     path("providers/", include("providers.urls")),
+    path("memory/", include("memory.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

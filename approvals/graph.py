@@ -1,6 +1,9 @@
 """A run's thread of control, as one LangGraph graph:
 
-    gather_context -> plan -> approve_plan -> (review_step -> run_step)* -> finish
+    gather_context -> plan -> approve_plan -> (review_step -> run_step | review_memory -> save_memory)* -> finish
+
+Each step goes through its capability's pair of nodes: python steps through
+review_step/run_step, memory steps through review_memory/save_memory.
 
 Approval points call interrupt(); a worker resumes them with
 Command(resume=...). A resumed node runs again from its first line, so every
@@ -19,6 +22,7 @@ from langgraph.types import Command, interrupt
 from approvals import planning, services
 from approvals.models import ApprovalPolicy, ApprovalRequest, PlanStep, Run
 from execution import services as execution_services
+from memory import services as memory_services
 from providers.base import DataSourceRequest
 from providers.services import retrieve_all_context
 
@@ -119,6 +123,42 @@ def run_step(state):
     return {"step_index": state["step_index"] + 1}
 
 
+def review_memory(state):
+    run = Run.objects.get(pk=state["run_id"])
+    step = _current_step(run, state)
+    policy = ApprovalPolicy.current()
+    if not _memory_needs_approval(policy):
+        return {}
+    context = _context(
+        run,
+        {
+            "step": {"order": step.order + 1, "objective": step.objective},
+            "content": step.inputs["content"],
+            "owner": run.user.get_username(),
+        },
+    )
+    reason = "Memory saves need approval" if policy else "No active approval policy: approval required"
+    approval = services.request_approval(
+        run, f"step-{step.order}-memory", ApprovalRequest.Kind.MEMORY, context, reason, step=step
+    )
+    result = _await_decision(approval, f"memory note (step {step.order + 1})")
+    if result.get("outcome"):
+        services.mark_step(step, PlanStep.Status.REJECTED)
+    return result
+
+
+def save_memory(state):
+    run = Run.objects.get(pk=state["run_id"])
+    step = _current_step(run, state)
+    approval = ApprovalRequest.objects.filter(run=run, interrupt_key=f"step-{step.order}-memory").first()
+    memory_services.save_memory(
+        run.user, step.inputs["content"], source_run=run, source_step=step.order,
+        approved_by=approval.decided_by if approval else None,
+    )
+    services.mark_step(step, PlanStep.Status.DONE)
+    return {"step_index": state["step_index"] + 1}
+
+
 def finish(state):
     run = Run.objects.get(pk=state["run_id"])
     if state.get("outcome"):
@@ -138,6 +178,14 @@ def _plan_needs_approval(policy):
     if policy.global_mode == ApprovalPolicy.GlobalMode.DISABLED:
         return False
     return policy.global_mode == ApprovalPolicy.GlobalMode.ALL or policy.planning_approval
+
+
+def _memory_needs_approval(policy):
+    if policy is None:
+        return True  # fail secure
+    if policy.global_mode == ApprovalPolicy.GlobalMode.DISABLED:
+        return False
+    return policy.global_mode == ApprovalPolicy.GlobalMode.ALL or policy.memory_approval
 
 
 def _current_step(run, state):
@@ -176,23 +224,30 @@ def _after(next_node):
     return route
 
 
+STEP_ENTRY = {"python": "review_step", "memory": "review_memory"}  # capability -> its first node
+
+
 def _after_step(state):
     if state.get("outcome"):
         return "finish"
     run = Run.objects.get(pk=state["run_id"])
-    return "review_step" if state["step_index"] < run.plan.steps.count() else "finish"
+    step = run.plan.steps.filter(order=state["step_index"]).first()
+    return STEP_ENTRY[step.capability] if step else "finish"
 
 
 def build_graph():
     graph = StateGraph(RunState)
-    for node in (gather_context, plan, approve_plan, review_step, run_step, finish):
+    for node in (gather_context, plan, approve_plan, review_step, run_step, review_memory, save_memory, finish):
         graph.add_node(node.__name__, _with_db(node))
     graph.add_edge(START, "gather_context")
     graph.add_edge("gather_context", "plan")
     graph.add_conditional_edges("plan", _after("approve_plan"), ["approve_plan", "finish"])
-    graph.add_conditional_edges("approve_plan", _after_step, ["review_step", "finish"])
+    next_step = [*STEP_ENTRY.values(), "finish"]
+    graph.add_conditional_edges("approve_plan", _after_step, next_step)
     graph.add_conditional_edges("review_step", _after("run_step"), ["run_step", "finish"])
-    graph.add_conditional_edges("run_step", _after_step, ["review_step", "finish"])
+    graph.add_conditional_edges("run_step", _after_step, next_step)
+    graph.add_conditional_edges("review_memory", _after("save_memory"), ["save_memory", "finish"])
+    graph.add_conditional_edges("save_memory", _after_step, next_step)
     graph.add_edge("finish", END)
     return graph
 

@@ -17,13 +17,15 @@ PLANNING_PREFIX = "/planning"
 # What each capability needs in its inputs. The graph has one node per capability.
 CAPABILITIES = {
     "python": {"required": ["code"], "description": "Run Python code (may read or write EPICS PVs)."},
+    "memory": {"required": ["content"], "description": "Save a note to the operator's own memory for later requests."},
 }
 
 DIRECT_PLANNER_HELP = (
     "The direct planner (used because no LLM is configured: ABF_LLM_MODEL is unset) accepts "
-    "Python code, raw or in a ```python fenced block, or a JSON/YAML plan: a list of steps, "
-    "each with 'capability' (one of: {caps}), 'objective' and 'inputs' "
-    '(for python: {{"code": "..."}}). Set ABF_LLM_MODEL to plan from plain language.'
+    "Python code, raw or in a ```python fenced block, 'remember that ...' (a note for your memory), "
+    "or a JSON/YAML plan: a list of steps, each with 'capability' (one of: {caps}), 'objective' and "
+    '\'inputs\' (for python: {{"code": "..."}}, for memory: {{"content": "..."}}). '
+    "Set ABF_LLM_MODEL to plan from plain language."
 )
 
 
@@ -60,6 +62,9 @@ def make_plan(text, context=""):
 
 
 def plan_directly(text):
+    note = _memory_note(text)
+    if note is not None:
+        return [StepSpec("memory", "Save a note to the operator's memory", {"content": note})]
     code = _fenced_code(text)
     if code is not None:
         return [_python_step(code)]
@@ -109,6 +114,19 @@ def _python_step(code):
     return StepSpec("python", "Run the submitted Python code", {"code": code})
 
 
+_REMEMBER = re.compile(r"^\s*remember(?:\s+that\b|\s*:)\s*(.*)$", re.DOTALL | re.IGNORECASE)
+
+
+def _memory_note(text):
+    """'remember that X' or 'remember: X' -> 'X'; anything else -> None."""
+    match = _REMEMBER.match(text)
+    if match is None:
+        return None
+    if not match.group(1).strip():
+        raise PlanningError("Say what to remember: 'remember that ...'.")
+    return match.group(1).strip()
+
+
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
@@ -150,7 +168,8 @@ LLM_SYSTEM_PROMPT = """You plan tasks for operators of a particle accelerator.
 Answer with JSON only: a list of steps. Each step is an object with
 "capability" (one of: {caps}), "objective" (one sentence) and "inputs".
 For "python" steps, inputs is {{"code": "<complete Python script>"}}; use pyepics
-(`from epics import caget, caput`) for control-system reads and writes and print results."""
+(`from epics import caget, caput`) for control-system reads and writes and print results.
+For "memory" steps, inputs is {{"content": "<the note, self-contained>"}}."""
 
 
 def get_chat_model():

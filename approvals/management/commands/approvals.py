@@ -68,6 +68,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Step {step['order']} [{step['capability']}] {step['objective']}")
             for key, value in step.get("inputs", {}).items():
                 self.stdout.write(f"    {key}: {value}")
+        if "content" in ctx:
+            self.stdout.write(f"Note for {ctx.get('owner', '?')}'s memory (exactly this text is saved):\n{ctx['content']}")
         if "code" in ctx:
             self.stdout.write("Code:")
             for number, line in enumerate(ctx["code"].splitlines(), start=1):
