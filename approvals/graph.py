@@ -64,7 +64,7 @@ def plan(state):
 def approve_plan(state):
     run = Run.objects.get(pk=state["run_id"])
     policy = ApprovalPolicy.current()
-    if not run.planning_mode or not _plan_needs_approval(policy):
+    if not run.planning_mode or not _needs_approval(policy, "planning_approval"):
         return {}
     steps = [
         {"order": s.order + 1, "capability": s.capability, "objective": s.objective, "inputs": s.inputs}
@@ -127,7 +127,7 @@ def review_memory(state):
     run = Run.objects.get(pk=state["run_id"])
     step = _current_step(run, state)
     policy = ApprovalPolicy.current()
-    if not _memory_needs_approval(policy):
+    if not _needs_approval(policy, "memory_approval"):
         return {}
     context = _context(
         run,
@@ -172,20 +172,13 @@ def finish(state):
 # --- Helpers --------------------------------------------------------------------
 
 
-def _plan_needs_approval(policy):
-    if policy is None:
-        return True  # fail secure
+def _needs_approval(policy, switch):
+    """Plans and memory saves: the global mode, then the policy's own switch."""
+    if policy is None or policy.global_mode not in ApprovalPolicy.GlobalMode.values:
+        return True  # fail secure: no policy, or a mode we do not know
     if policy.global_mode == ApprovalPolicy.GlobalMode.DISABLED:
         return False
-    return policy.global_mode == ApprovalPolicy.GlobalMode.ALL or policy.planning_approval
-
-
-def _memory_needs_approval(policy):
-    if policy is None:
-        return True  # fail secure
-    if policy.global_mode == ApprovalPolicy.GlobalMode.DISABLED:
-        return False
-    return policy.global_mode == ApprovalPolicy.GlobalMode.ALL or policy.memory_approval
+    return policy.global_mode == ApprovalPolicy.GlobalMode.ALL or getattr(policy, switch)
 
 
 def _current_step(run, state):

@@ -195,3 +195,9 @@ def test_the_planner_sees_live_epics_values(operator, settings, monkeypatch, epi
     assert run.status == Run.Status.FINISHED, run.message
     assert "TEST:BEAM:CURRENT" in model.seen[0] and "epics_values" in str(run.context)
     assert "TEST:BEAM:CURRENT" in str(run.context["providers"])
+
+
+def test_an_unknown_global_mode_means_approval_required(operator):
+    set_policy(global_mode="selectiv")  # a typo stored in the database
+    run = start(operator, "/planning\n" + READ_ONLY)
+    assert run.status == Run.Status.WAITING
