@@ -118,7 +118,6 @@ class QCluster:
             DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
             ABF_CHECKPOINT_DB=settings.ABF_CHECKPOINT_DB,
             ABF_CHANNEL_RELAY_SOCKET=settings.CHANNEL_LAYERS["default"]["CONFIG"]["path"],
-            ABF_STEP_TIMEOUT=str(settings.ABF_STEP_TIMEOUT),
             ABF_WORKERS="2",
         )
         return env
