@@ -227,18 +227,30 @@ def confine(limits, cgroup):
 
 
 def wait(process, wall_time, cancel):
-    """Wait for the end, the wall-time limit or a cancel: 'exited', 'timeout', 'cancelled'."""
-    deadline = time.monotonic() + wall_time
-    while True:
-        try:
-            process.wait(timeout=0.05)
-            return "exited"
-        except subprocess.TimeoutExpired:
-            pass
-        if cancel is not None and cancel.is_set():
-            return "cancelled"
-        if time.monotonic() > deadline:
-            return "timeout"
+    """Wait for the end, the wall-time limit or a cancel: 'exited', 'timeout'
+    or 'cancelled'. The main thread blocks in waitpid, so a quick run is not
+    held up by polling; a watcher thread kills the run when time is up."""
+    stopped = []
+    finished = threading.Event()
+
+    def watch():
+        deadline = time.monotonic() + wall_time
+        while not finished.wait(0.05):
+            if cancel is not None and cancel.is_set():
+                stopped.append("cancelled")
+            elif time.monotonic() > deadline:
+                stopped.append("timeout")
+            else:
+                continue
+            _ignore_missing(os.killpg, process.pid, signal.SIGKILL)
+            return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    process.wait()
+    finished.set()
+    watcher.join()
+    return stopped[0] if stopped else "exited"
 
 
 def kill_all(process, cgroup):
