@@ -9,7 +9,6 @@ from execution.models import EpicsWrite, ExecutionRecord, PvLimit
 from execution.runner import run_python
 from execution.services import execute_step
 from tests.epics_ioc import Q1_SETPOINT
-from tests.epics_ioc import epics_ioc  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -17,7 +16,7 @@ Q1 = "TEST:MAG:Q1:SETPT"
 
 
 @pytest.fixture
-def epics_addresses(settings, epics_ioc):  # noqa: F811
+def epics_addresses(settings, epics_ioc):
     """The IOC is on loopback: it is both the 'read' and the 'write' gateway,
     so only the guard stands between a read-only run and a write."""
     settings.ABF_EPICS_READ_ADDR_LIST = ["127.0.0.1"]

@@ -8,7 +8,6 @@ from approvals.models import Run
 from execution.models import EpicsWrite, ExecutionRecord, PvLimit
 from tests.conftest import set_policy
 from tests.epics_ioc import Q1_SETPOINT
-from tests.epics_ioc import epics_ioc  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +17,7 @@ HIDDEN_WRITE = f"import importlib\ngetattr(importlib.import_module('ep' + 'ics')
 
 
 @pytest.fixture(autouse=True)
-def q1(settings, epics_ioc):  # noqa: F811
+def q1(settings, epics_ioc):
     settings.ABF_EPICS_READ_ADDR_LIST = ["127.0.0.1"]
     settings.ABF_EPICS_WRITE_ADDR_LIST = ["127.0.0.1"]
     epics.caput(Q1, Q1_SETPOINT, wait=True)
