@@ -156,11 +156,14 @@ else:
 # direct planner (code or a JSON/YAML plan, no model needed).
 ABF_LLM_MODEL = os.environ.get("ABF_LLM_MODEL", "")
 # --- Execution -------------------------------------------------------------------
-# How agent code runs: "local" (a bubblewrap sandbox per execution). Limits
+# How agent code runs: "local" (a bubblewrap sandbox per execution) or
+# "container" (a hardened Docker container per execution, on the engine
+# DOCKER_HOST names, from the image build_executor_image builds). Limits
 # (time, CPU, memory, processes, output, file size) are set in admin.
 ABF_EXECUTOR = os.environ.get("ABF_EXECUTOR", "local")
-if ABF_EXECUTOR not in {"local"}:
-    raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local'")
+if ABF_EXECUTOR not in {"local", "container"}:
+    raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local' and 'container'")
+ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
 # EPICS addresses (EPICS_CA_ADDR_LIST entries) the executed code may reach:
 # read-only runs get the read list (a read-only gateway), runs whose writes
 # were approved the write list. Empty: no network at all in the sandbox.

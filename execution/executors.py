@@ -184,7 +184,7 @@ class LocalExecutor(Executor):
             reader.join(timeout=5)
         remove_cgroup(cgroup)
         shutil.rmtree(workdir, ignore_errors=True)
-        return build_result(process, ended, limits, report, stdout, stderr, notes, started)
+        return build_result(process.returncode, ended, limits, report.text(), stdout, stderr, notes, started)
 
 
 def bwrap_command(bwrap, workdir, network):
@@ -285,9 +285,9 @@ def _ignore_missing(call, *args):
         pass
 
 
-def build_result(process, ended, limits, report, stdout, stderr, notes, started):
+def build_result(exit_code, ended, limits, report_text, stdout, stderr, notes, started, oom=False):
     messages = []
-    for line in report.text().splitlines():
+    for line in report_text.splitlines():
         try:
             messages.append(json.loads(line))
         except ValueError:
@@ -297,12 +297,13 @@ def build_result(process, ended, limits, report, stdout, stderr, notes, started)
     notes += [m["results_error"] for m in messages if "results_error" in m]
     writes = [m["write"] for m in messages if "write" in m]
     stderr_text = stderr.text()
-    exit_code = process.returncode
     if ended == "timeout":
         status, exit_code = "timeout", None
         stderr_text += f"\n[abf] stopped after {limits.wall_time_seconds:g} s (wall-time limit)\n"
     elif ended == "cancelled":
         status, exit_code = "cancelled", None
+    elif oom:
+        status = "limit"
     elif final is not None:
         status = final["status"]
     elif exit_code in KILLED_BY_LIMIT_CODES:
@@ -327,7 +328,137 @@ def build_result(process, ended, limits, report, stdout, stderr, notes, started)
     )
 
 
-EXECUTORS = {LocalExecutor.name: LocalExecutor}
+class ContainerExecutor(Executor):
+    """Each execution in a fresh hardened container (read-only root, tmpfs
+    work folder, no capabilities, no new privileges, nobody user, memory,
+    CPU and process limits), on the Docker engine DOCKER_HOST names, from
+    ABF_EXECUTOR_IMAGE (python manage.py build_executor_image). No network
+    unless EPICS addresses are configured; then the host's (Docker here has
+    no bridge), with the harness's socket restriction as in the local
+    executor. The container is killed at the wall-time limit or on cancel
+    and always removed."""
+
+    name = "container"
+
+    def __init__(self, client=None):
+        import docker
+
+        self.client = client or docker.from_env()
+
+    def run(self, job):
+        from docker.types import Ulimit
+
+        from execution.container_image import HARNESS_IN_IMAGE, PYTHON_IN_IMAGE
+
+        limits = job.limits
+        addresses = epics_addresses(job.allow_writes)
+        # The job goes in, the report comes out, through a folder of its own.
+        # The container runs as nobody: the folder is nobody's (or, when we
+        # may not give it away, writable by all).
+        exchange = tempfile.mkdtemp(prefix="abf-job-")
+        if os.geteuid() == 0:
+            os.chown(exchange, 65534, 65534)
+        else:
+            os.chmod(exchange, 0o777)
+        payload = {
+            "code": job.code,
+            "report_path": "/job/report.jsonl",
+            "allow_writes": job.allow_writes,
+            "pv_limits": job.pv_limits,
+            "allowed_hosts": [a.rsplit(":", 1)[0] for a in addresses] if addresses else None,
+        }
+        Path(exchange, "job.json").write_text(json.dumps(payload))
+        started = time.monotonic()
+        container = self.client.containers.create(
+            settings.ABF_EXECUTOR_IMAGE,
+            [PYTHON_IN_IMAGE, "-I", HARNESS_IN_IMAGE, "/job/job.json"],
+            user="65534:65534",
+            environment=code_environment(addresses),
+            network_mode="host" if addresses else "none",
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.file_size_mb}m,mode=1777"},
+            volumes={exchange: {"bind": "/job", "mode": "rw"}},
+            working_dir="/tmp",
+            mem_limit=f"{limits.memory_mb}m",
+            memswap_limit=f"{limits.memory_mb}m",
+            nano_cpus=10**9,
+            pids_limit=limits.max_processes,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ulimits=[
+                Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds),
+                Ulimit(name="fsize", soft=limits.file_size_mb * 2**20, hard=limits.file_size_mb * 2**20),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+        )
+        try:
+            container.start()
+            ended = wait_container(container, limits.wall_time_seconds, job.cancel)
+            container.reload()
+            state = container.attrs["State"]
+            stdout = capped_logs(container, limits.output_bytes, stdout=True, stderr=False)
+            stderr = capped_logs(container, limits.output_bytes, stdout=False, stderr=True)
+        finally:
+            container.remove(force=True)
+        report = Path(exchange, "report.jsonl")
+        report_text = report.read_text(errors="replace") if report.exists() else ""
+        shutil.rmtree(exchange, ignore_errors=True)
+        exit_code = state["ExitCode"]
+        notes = ["killed by the memory limit (out of memory)"] if state.get("OOMKilled") else []
+        return build_result(
+            exit_code, ended, limits, report_text, stdout, stderr, notes, started, oom=state.get("OOMKilled", False)
+        )
+
+
+def wait_container(container, wall_time, cancel):
+    """As wait(), for a container."""
+    stopped = []
+    finished = threading.Event()
+
+    def watch():
+        deadline = time.monotonic() + wall_time
+        while not finished.wait(0.05):
+            if cancel is not None and cancel.is_set():
+                stopped.append("cancelled")
+            elif time.monotonic() > deadline:
+                stopped.append("timeout")
+            else:
+                continue
+            container.kill()
+            return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    container.wait()
+    finished.set()
+    watcher.join()
+    return stopped[0] if stopped else "exited"
+
+
+class CappedText:
+    """Output as CappedReader keeps it, for a source read in one go."""
+
+    def __init__(self, kept, total, limit):
+        self.kept, self.total, self.limit = kept, total, limit
+
+    def text(self):
+        text = self.kept.decode("utf-8", errors="replace")
+        if self.total > self.limit:
+            text += f"\n[abf] output truncated: kept {self.limit} of {self.total} bytes\n"
+        return text
+
+
+def capped_logs(container, limit, **streams):
+    kept, total = bytearray(), 0
+    for chunk in container.logs(stream=True, follow=False, **streams):
+        total += len(chunk)
+        room = limit - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+    return CappedText(kept, total, limit)
+
+
+EXECUTORS = {LocalExecutor.name: LocalExecutor, ContainerExecutor.name: ContainerExecutor}
 
 
 def get_executor():

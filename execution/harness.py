@@ -1,8 +1,10 @@
 """What runs first inside every sandboxed execution, before the agent's code.
 
 Standard library only, no Django: it is started as `python -I harness.py`
-with the job as JSON on stdin and reports on the file descriptor named in
-the job ("report_fd"), one JSON object per line:
+with the job as JSON on stdin (local executor) or in the file named by its
+argument (container executor), and reports on the file descriptor
+("report_fd") or to the file ("report_path") the job names, one JSON object
+per line:
 
     {"write": {...}}        one per EPICS write attempt (see guard_epics_writes)
     {"results": ...}        the `results` the code set, as JSON
@@ -33,8 +35,11 @@ class EpicsWriteRefused(PermissionError):
 
 
 class Reporter:
-    def __init__(self, fd):
-        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8", closefd=True)
+    def __init__(self, job):
+        if "report_path" in job:
+            self.stream = open(job["report_path"], "w", buffering=1, encoding="utf-8")
+        else:
+            self.stream = os.fdopen(job["report_fd"], "w", buffering=1, encoding="utf-8", closefd=True)
 
     def send(self, **message):
         self.stream.write(json.dumps(message, default=repr) + "\n")
@@ -167,8 +172,12 @@ def restrict_sockets(allowed_hosts):
 
 
 def main():
-    job = json.loads(sys.stdin.read())
-    reporter = Reporter(job["report_fd"])
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], encoding="utf-8") as handle:
+            job = json.load(handle)
+    else:
+        job = json.loads(sys.stdin.read())
+    reporter = Reporter(job)
     sys.stdin = open(os.devnull)
     sys.meta_path.insert(
         0,
