@@ -36,8 +36,6 @@ PASSED_ENV_NAMES = ("PATH", "LANG", "LC_ALL", "TZ")
 # ends by that signal; bubblewrap reports it as 128 + signal.
 KILLED_BY_LIMIT_CODES = {-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGXCPU, 128 + signal.SIGKILL}
 
-STATUSES = ("ok", "error", "timeout", "limit", "cancelled", "refused")
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -64,7 +62,7 @@ class Job:
 
 @dataclass
 class RunResult:
-    status: str  # one of STATUSES
+    status: str  # ok, error, timeout, limit, cancelled or refused
     exit_code: int | None
     stdout: str
     stderr: str

@@ -3,12 +3,11 @@ the local executor, writes go through pyepics, every attempt is recorded."""
 import epics
 import pytest
 
-from approvals import planning, services
-from approvals.models import Run
 from execution.models import EpicsWrite, ExecutionRecord, PvLimit
 from execution.runner import run_python
 from execution.services import execute_step
 from tests.epics_ioc import Q1_SETPOINT
+from tests.factories import make_step
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -34,11 +33,6 @@ def q1(epics_addresses):
 
 def q1_value():
     return epics.caget(Q1, use_monitor=False, timeout=5)
-
-
-def make_step(operator, code):
-    run = Run.objects.create(user=operator, request_text=code)
-    return services.record_plan(run, "direct", planning.plan_directly(code)).steps.get()
 
 
 def test_approved_write_lands_and_is_confirmed_by_readback(operator, q1):

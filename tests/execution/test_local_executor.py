@@ -174,3 +174,11 @@ def _cmdline_has(pid, text):
             return text.encode() in handle.read()
     except OSError:
         return False
+
+
+def test_without_bubblewrap_it_warns_and_still_applies_the_rlimits(monkeypatch, caplog):
+    monkeypatch.setattr("execution.executors.shutil.which", lambda name: None)
+    result = run_python("hog = bytearray(2 * 1024 ** 3)", limits=SMALL)
+    assert result.status == "limit"
+    assert any("bubblewrap not found" in note for note in result.notes)
+    assert "bubblewrap not found" in caplog.text
