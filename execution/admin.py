@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from execution import services
 from execution.models import EpicsWrite, ExecutionLimits, ExecutionRecord, PvLimit
 
 
@@ -22,9 +23,15 @@ class ExecutionRecordAdmin(admin.ModelAdmin):
     search_fields = ["code", "stdout", "stderr", "step__plan__run__request_text"]
     readonly_fields = [f.name for f in ExecutionRecord._meta.fields]
     inlines = [EpicsWriteInline]
+    actions = ["cancel"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Cancel the selected running executions")
+    def cancel(self, request, queryset):
+        count = sum(services.cancel_execution(record) for record in queryset)
+        self.message_user(request, f"Cancel requested for {count} running execution(s).", messages.SUCCESS)
 
 
 @admin.register(ExecutionLimits)

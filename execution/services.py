@@ -1,9 +1,10 @@
 """Execution write path: review code against the policy, and run an approved
 step at most once."""
 import datetime
+import threading
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from execution import runner
@@ -56,12 +57,20 @@ def execute_step(step, approved_by=None, allow_writes=False):
         return record
 
     approval_services.mark_step(step, step.Status.RUNNING)
-    result = runner.run_python(
-        step.code,
-        limits=Limits.from_model(ExecutionLimits.current()),
-        allow_writes=allow_writes,
-        pv_limits={row.pv: row.as_dict() for row in PvLimit.objects.all()},
-    )
+    cancel, finished = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=_watch_for_cancel, args=(record.pk, cancel, finished), daemon=True)
+    watcher.start()
+    try:
+        result = runner.run_python(
+            step.code,
+            limits=Limits.from_model(ExecutionLimits.current()),
+            allow_writes=allow_writes,
+            pv_limits={row.pv: row.as_dict() for row in PvLimit.objects.all()},
+            cancel=cancel,
+        )
+    finally:
+        finished.set()
+        watcher.join()
     state = STATE_OF_STATUS[result.status]
     with transaction.atomic():
         ExecutionRecord.objects.filter(pk=record.pk).update(
@@ -91,6 +100,28 @@ def execute_step(step, approved_by=None, allow_writes=False):
         record.refresh_from_db()
         approval_services.mark_step(step, STEP_STATUS_OF_STATE.get(state, step.Status.FAILED))
     return record
+
+
+def cancel_execution(record):
+    """Ask a running execution to stop; the worker running it notices within
+    a second, kills it and records it as cancelled. False if it had ended."""
+    return bool(
+        ExecutionRecord.objects.filter(
+            pk=record.pk, state=ExecutionRecord.State.RUNNING, cancel_requested_at__isnull=True
+        ).update(cancel_requested_at=timezone.now())
+    )
+
+
+def _watch_for_cancel(record_pk, cancel, finished, interval=0.5):
+    """In the worker, beside the running code: the database says when a
+    cancel was asked for (from any process)."""
+    try:
+        while not finished.wait(interval):
+            if ExecutionRecord.objects.filter(pk=record_pk, cancel_requested_at__isnull=False).exists():
+                cancel.set()
+                return
+    finally:
+        connection.close()
 
 
 def import_pv_limits(channels, replace=False):
