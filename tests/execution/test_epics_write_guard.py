@@ -118,3 +118,20 @@ def test_reads_work_in_a_read_only_run(epics_addresses):
     result = run_python("import epics\nresults = epics.caget('TEST:BEAM:CURRENT', timeout=5)")
     assert result.status == "ok", result.stderr
     assert result.results == pytest.approx(401.7)
+
+
+def test_a_value_the_ioc_does_not_take_is_recorded_as_a_mismatch(q1):
+    # Within our table's limits but beyond the record's drive limit (50):
+    # the put completes and the IOC keeps its value.
+    q1.max_value, q1.max_step = 100, None
+    result = run_python(f"import epics\nepics.caput({Q1!r}, 55.0, wait=True)", allow_writes=True, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "ok"
+    assert [(w["outcome"], w["readback"]) for w in result.writes] == [("mismatch", Q1_SETPOINT)]
+
+
+@pytest.mark.parametrize("verification, outcome", [("none", "unrequested"), ("callback", "confirmed")])
+def test_verification_levels(q1, verification, outcome):
+    q1.verification = verification
+    result = run_python(f"import epics\nepics.caput({Q1!r}, 13.0)", allow_writes=True, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "ok"
+    assert [w["outcome"] for w in result.writes] == [outcome]
