@@ -18,9 +18,10 @@ pytestmark = pytest.mark.slow
 SMALL = Limits(wall_time_seconds=10, cpu_seconds=5, memory_mb=256, max_processes=32, output_bytes=64 * 1024, file_size_mb=8)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def docker_host(tmp_path_factory):
-    """DOCKER_HOST of a dockerd of our own, with the executor image built."""
+    """DOCKER_HOST of a dockerd of our own, with the executor image built;
+    stopped when this module's tests are done."""
     if shutil.which("dockerd") is None:
         pytest.skip("no dockerd here (apt-get install docker.io iptables)")
     folder = tmp_path_factory.mktemp("dockerd")
