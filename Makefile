@@ -11,12 +11,13 @@ run: setup
 test: setup test-system-packages
 	$(PY) -m pytest
 
-# Real parts for the tests: Debian's chromium for the browser tests. Tests
-# that need a missing part skip and say why.
+# Real parts for the tests: Debian's chromium for the browser tests,
+# bubblewrap for the local executor's sandbox, Docker's engine for the
+# container executor. Tests that need a missing part skip and say why.
 test-system-packages:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-	  || echo "note: could not install chromium; browser tests will skip"; }
+	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap docker.io iptables) >/dev/null 2>&1 \
+	  || echo "note: could not install chromium, bubblewrap or docker.io; the tests that need them will skip"; }
 
 setup: $(VENV)/.installed
 	@mkdir -p var

@@ -1,7 +1,7 @@
 """abf settings: one file, driven by environment variables.
 
 With nothing set, abf runs on the embedded default: SQLite, django-q2's ORM
-broker and the local step runner. Production switches on through
+broker and the local sandboxed executor. Production switches on through
 DATABASE_URL (PostgreSQL), REDIS_URL (channel layer + django-q broker) and
 the ABF_* variables documented in the README.
 """
@@ -155,9 +155,20 @@ else:
 # LangChain model id for init_chat_model, e.g. "openai:gpt-4.1". Unset: the
 # direct planner (code or a JSON/YAML plan, no model needed).
 ABF_LLM_MODEL = os.environ.get("ABF_LLM_MODEL", "")
-# Wall-clock limit for one python step in the minimal runner (seconds).
-ABF_STEP_TIMEOUT = float(os.environ.get("ABF_STEP_TIMEOUT", "60"))
-ABF_STEP_OUTPUT_LIMIT = int(os.environ.get("ABF_STEP_OUTPUT_LIMIT", str(1024 * 1024)))
+# --- Execution -------------------------------------------------------------------
+# How agent code runs: "local" (a bubblewrap sandbox per execution) or
+# "container" (a hardened Docker container per execution, on the engine
+# DOCKER_HOST names, from the image build_executor_image builds). Limits
+# (time, CPU, memory, processes, output, file size) are set in admin.
+ABF_EXECUTOR = os.environ.get("ABF_EXECUTOR", "local")
+if ABF_EXECUTOR not in {"local", "container"}:
+    raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local' and 'container'")
+ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
+# EPICS addresses (EPICS_CA_ADDR_LIST entries) the executed code may reach:
+# read-only runs get the read list (a read-only gateway), runs whose writes
+# were approved the write list. Empty: no network at all in the sandbox.
+ABF_EPICS_READ_ADDR_LIST = env_list("ABF_EPICS_READ_ADDR_LIST")
+ABF_EPICS_WRITE_ADDR_LIST = env_list("ABF_EPICS_WRITE_ADDR_LIST")
 
 # Data sources the graph consults before planning: enable, disable and
 # configure providers by name (JSON), e.g.

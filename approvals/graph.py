@@ -114,10 +114,18 @@ def run_step(state):
         services.mark_step(step, PlanStep.Status.REFUSED)
         return {"outcome": Run.Status.REFUSED, "message": " ".join(decision.reasons)}
     approval = ApprovalRequest.objects.filter(run=run, interrupt_key=f"step-{step.order}-code").first()
-    record = execution_services.execute_step(step, approved_by=approval.decided_by if approval else None)
+    # EPICS write permission only for code a reviewer approved, and only
+    # while the master switch is on; anything else runs read-only, where the
+    # write guard refuses every write.
+    policy = ApprovalPolicy.current()
+    approved = approval is not None and approval.status == ApprovalRequest.Status.APPROVED
+    allow_writes = approved and policy is not None and policy.writes_enabled
+    record = execution_services.execute_step(
+        step, approved_by=approval.decided_by if approval else None, allow_writes=allow_writes
+    )
     if record.state != record.State.SUCCEEDED:
         return {
-            "outcome": Run.Status.FAILED,
+            "outcome": Run.Status.REFUSED if record.state == record.State.REFUSED else Run.Status.FAILED,
             "message": f"Step {step.order + 1} {record.get_state_display().lower()}.",
         }
     return {"step_index": state["step_index"] + 1}

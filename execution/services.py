@@ -1,12 +1,31 @@
 """Execution write path: review code against the policy, and run an approved
 step at most once."""
-from django.db import IntegrityError, transaction
+import datetime
+import threading
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from approvals import services as approval_services
 from execution import runner
 from execution.analysis import analyze_code, evaluate
-from execution.models import ExecutionRecord
+from execution.executors import Limits
+from execution.models import EpicsWrite, ExecutionLimits, ExecutionRecord, PvLimit
+
+STATE_OF_STATUS = {
+    "ok": ExecutionRecord.State.SUCCEEDED,
+    "error": ExecutionRecord.State.FAILED,
+    "timeout": ExecutionRecord.State.TIMED_OUT,
+    "limit": ExecutionRecord.State.KILLED_BY_LIMIT,
+    "cancelled": ExecutionRecord.State.CANCELLED,
+    "refused": ExecutionRecord.State.REFUSED,
+}
+
+STEP_STATUS_OF_STATE = {
+    ExecutionRecord.State.SUCCEEDED: "done",
+    ExecutionRecord.State.REFUSED: "refused",
+}
 
 
 def review_code(code, policy):
@@ -15,14 +34,18 @@ def review_code(code, policy):
     return analysis, evaluate(policy, analysis)
 
 
-def execute_step(step, approved_by=None):
+def execute_step(step, approved_by=None, allow_writes=False):
     """Run a python step once. The record is claimed before the code starts:
     if a claim already exists (a retry after a worker crash, a duplicate
     resume), the step is not run again; a claim left 'running' by a dead
-    worker is reported as interrupted."""
+    worker is reported as interrupted. allow_writes gives the code the EPICS
+    write address and lets the write guard pass writes within the limits."""
     try:
         with transaction.atomic():
-            record = ExecutionRecord.objects.create(step=step, code=step.code, approved_by=approved_by)
+            record = ExecutionRecord.objects.create(
+                step=step, code=step.code, approved_by=approved_by,
+                executor=settings.ABF_EXECUTOR, writes_allowed=allow_writes,
+            )
     except IntegrityError:
         record = ExecutionRecord.objects.get(step=step)
         if record.state == ExecutionRecord.State.RUNNING:
@@ -33,24 +56,107 @@ def execute_step(step, approved_by=None):
         return record
 
     approval_services.mark_step(step, step.Status.RUNNING)
-    result = runner.run_python(step.code)
-    if result.timed_out:
-        state = ExecutionRecord.State.TIMED_OUT
-    elif result.exit_code == 0:
-        state = ExecutionRecord.State.SUCCEEDED
-    else:
-        state = ExecutionRecord.State.FAILED
+    cancel, finished = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=_watch_for_cancel, args=(record.pk, cancel, finished), daemon=True)
+    watcher.start()
+    try:
+        result = runner.run_python(
+            step.code,
+            limits=Limits.from_model(ExecutionLimits.current()),
+            allow_writes=allow_writes,
+            pv_limits={row.pv: row.as_dict() for row in PvLimit.objects.all()},
+            cancel=cancel,
+        )
+    finally:
+        finished.set()
+        watcher.join()
+    state = STATE_OF_STATUS[result.status]
     with transaction.atomic():
         ExecutionRecord.objects.filter(pk=record.pk).update(
             state=state,
             exit_code=result.exit_code,
             stdout=result.stdout,
             stderr=result.stderr,
+            result=result.results,
+            error=result.error,
+            notes="\n".join(result.notes),
             finished_at=timezone.now(),
             duration_ms=result.duration_ms,
         )
-        record.refresh_from_db()
-        approval_services.mark_step(
-            step, step.Status.DONE if state == ExecutionRecord.State.SUCCEEDED else step.Status.FAILED
+        EpicsWrite.objects.bulk_create(
+            EpicsWrite(
+                execution=record,
+                pv=write["pv"],
+                requested=write["requested"],
+                before=write["before"],
+                readback=write["readback"],
+                outcome=write["outcome"],
+                message=write["message"],
+                at=datetime.datetime.fromisoformat(write["at"]),
+            )
+            for write in result.writes
         )
+        record.refresh_from_db()
+        approval_services.mark_step(step, STEP_STATUS_OF_STATE.get(state, step.Status.FAILED))
     return record
+
+
+def cancel_execution(record):
+    """Ask a running execution to stop; the worker running it notices within
+    a second, kills it and records it as cancelled. False if it had ended."""
+    return bool(
+        ExecutionRecord.objects.filter(
+            pk=record.pk, state=ExecutionRecord.State.RUNNING, cancel_requested_at__isnull=True
+        ).update(cancel_requested_at=timezone.now())
+    )
+
+
+def _watch_for_cancel(record_pk, cancel, finished, interval=0.5):
+    """In the worker, beside the running code: the database says when a
+    cancel was asked for (from any process)."""
+    try:
+        while not finished.wait(interval):
+            if ExecutionRecord.objects.filter(pk=record_pk, cancel_requested_at__isnull=False).exists():
+                cancel.set()
+                return
+    finally:
+        connection.close()
+
+
+def import_pv_limits(channels, replace=False):
+    """Load PV write limits from the reference framework's limits database:
+    {"defaults": {...}, "PV:NAME": {"min_value", "max_value", "max_step",
+    "writable", "verification"}, ...}; keys starting with "_" are comments.
+    "verification" is a level name or {"level": ..., "tolerance_percent": ...}.
+    Returns (created, updated)."""
+    defaults = {"writable": False, "verification": "readback", **channels.get("defaults", {})}
+    created = updated = 0
+    with transaction.atomic():
+        if replace:
+            PvLimit.objects.all().delete()
+        for pv, entry in channels.items():
+            if pv == "defaults" or pv.startswith("_"):
+                continue
+            fields = {**defaults, **entry}
+            verification = fields.get("verification")
+            tolerance = 0.1
+            if isinstance(verification, dict):
+                tolerance = verification.get("tolerance_percent", tolerance)
+                verification = verification.get("level", "readback")
+            if verification not in PvLimit.Verification.values:
+                raise ValueError(f"{pv}: unknown verification level {verification!r}")
+            _, was_created = PvLimit.objects.update_or_create(
+                pv=pv,
+                defaults={
+                    "writable": bool(fields.get("writable", False)),
+                    "min_value": fields.get("min_value"),
+                    "max_value": fields.get("max_value"),
+                    "max_step": fields.get("max_step"),
+                    "verification": verification,
+                    "tolerance_percent": fields.get("tolerance_percent", tolerance),
+                    "description": str(fields.get("description", ""))[:200],
+                },
+            )
+            created += was_created
+            updated += not was_created
+    return created, updated

@@ -13,9 +13,15 @@ from django.db import connection
 
 from approvals.models import ApprovalPolicy
 from approvals.services import OPERATORS_GROUP, REVIEWERS_GROUP
+from tests.epics_ioc import epics_ioc  # noqa: F401  (the fixture)
 from tests.epics_ioc import isolate_channel_access
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# epics_ioc is registered here only: a module that imports it registers a
+# session fixture of its own, and two of them start two IOCs on the same
+# ports, which then answer different clients.
 
 
 def pytest_configure(config):
@@ -118,7 +124,6 @@ class QCluster:
             DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
             ABF_CHECKPOINT_DB=settings.ABF_CHECKPOINT_DB,
             ABF_CHANNEL_RELAY_SOCKET=settings.CHANNEL_LAYERS["default"]["CONFIG"]["path"],
-            ABF_STEP_TIMEOUT=str(settings.ABF_STEP_TIMEOUT),
             ABF_WORKERS="2",
         )
         return env

@@ -12,3 +12,9 @@ def make_waiting_run(operator, code='print("hi")'):
         step=plan.steps.get(),
     )
     return run, approval
+
+
+def make_step(operator, code):
+    """A run with a one-step plan running `code`, before anything ran."""
+    run = Run.objects.create(user=operator, request_text=code)
+    return services.record_plan(run, "direct", planning.plan_directly(code)).steps.get()

@@ -8,7 +8,6 @@ from approvals.models import ApprovalPolicy, ApprovalRequest, PlanStep, Run
 from execution import services as execution_services
 from execution.models import ExecutionRecord
 from tests.conftest import set_policy
-from tests.epics_ioc import epics_ioc  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,9 +1,8 @@
-"""Provider fixtures: a registry holding only the providers a test makes,
-and the test IOC (with this process's EPICS clients pointed at it)."""
+"""Provider fixtures: a registry holding only the providers a test makes.
+(The test IOC fixture, epics_ioc, is in tests/conftest.py.)"""
 import pytest
 
 from providers.registry import registry
-from tests.epics_ioc import epics_ioc  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
