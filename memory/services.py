@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals import services as approval_services
 from approvals.services import OPERATORS_GROUP
 from memory import embeddings, search
 from memory.models import MemoryEntry
@@ -26,12 +27,10 @@ class MemoryEntryError(ValueError):
 
 
 def resolve_user(user_or_name):
-    if isinstance(user_or_name, get_user_model()):
-        return user_or_name
     try:
-        return get_user_model().objects.get(username=user_or_name)
-    except get_user_model().DoesNotExist:
-        raise MemoryEntryError(f"No user named {user_or_name!r}.") from None
+        return approval_services.resolve_user(user_or_name)
+    except ValueError as exc:
+        raise MemoryEntryError(str(exc)) from None
 
 
 def can_manage(user, entry):

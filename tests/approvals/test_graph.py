@@ -8,6 +8,7 @@ from approvals.models import ApprovalPolicy, ApprovalRequest, PlanStep, Run
 from execution import services as execution_services
 from execution.models import ExecutionRecord
 from tests.conftest import set_policy
+from tests.factories import decide_and_resume, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,20 +16,6 @@ READ_ONLY = "from epics import caget\nprint('no IOC needed')"
 WRITES = "from epics import caput as w\nif False:\n    w('SR:MAG:Q1:SETPT', 5.0)\nprint('would move a magnet')"
 OPAQUE = "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))"
 
-
-def start(user, text):
-    run = services.submit_run(user, text)
-    tasks.start_run(run.pk)
-    run.refresh_from_db()
-    return run
-
-
-def decide_and_resume(run, reviewer, approve=True, comment="ok"):
-    approval = run.approvals.get(status="pending")
-    services.decide(approval, reviewer, approve=approve, comment=comment)
-    tasks.resume_run(approval.pk)
-    run.refresh_from_db()
-    return approval
 
 
 def test_read_only_code_runs_without_approval_in_epics_writes_mode(operator):

@@ -5,30 +5,16 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from approvals import services, tasks
 from approvals.models import ApprovalRequest, PlanStep, Run
 from memory import services as memory_services
 from memory.models import MemoryEntry
 from tests.conftest import set_policy
+from tests.factories import decide_and_resume, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOTE = "remember that the RF cavity 3 tuner sticks above 40 °C"
 
-
-def start(user, text):
-    run = services.submit_run(user, text)
-    tasks.start_run(run.pk)
-    run.refresh_from_db()
-    return run
-
-
-def decide_and_resume(run, reviewer, approve=True, comment="ok"):
-    approval = run.approvals.get(status="pending")
-    services.decide(approval, reviewer, approve=approve, comment=comment)
-    tasks.resume_run(approval.pk)
-    run.refresh_from_db()
-    return approval
 
 
 def test_save_waits_for_approval_showing_text_and_owner(operator, reviewer):
