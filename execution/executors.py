@@ -139,6 +139,10 @@ class LocalExecutor(Executor):
         addresses = epics_addresses(job.allow_writes)
         notes = []
         workdir = tempfile.mkdtemp(prefix="abf-exec-")
+        # The code works in workdir/work (/tmp/work in the sandbox), so the
+        # mount points the sandbox may add under /tmp never show up in it.
+        work = os.path.join(workdir, "work")
+        os.mkdir(work)
         cgroup = make_pids_cgroup(limits.max_processes)
         report_read, report_write = os.pipe()
         command = [sys.executable, "-I", str(HARNESS)]
@@ -158,7 +162,7 @@ class LocalExecutor(Executor):
         started = time.monotonic()
         process = subprocess.Popen(
             command,
-            cwd=workdir,
+            cwd=work,
             env=code_environment(addresses),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -188,13 +192,27 @@ class LocalExecutor(Executor):
 def bwrap_command(bwrap, workdir, network):
     command = [
         bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--bind", workdir, "/tmp", "--chdir", "/tmp",
+        "--bind", workdir, "/tmp", "--chdir", "/tmp/work",
         "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session",
     ]
+    # The work folder hides the host's /tmp; a checkout or interpreter that
+    # lives there (a CI clone, a scratch venv) must stay visible, read-only.
+    for path in sorted(_paths_the_harness_needs()):
+        if path == "/tmp" or path.startswith("/tmp/"):
+            command += ["--ro-bind", path, path]
     if not network:
         command.append("--unshare-net")
     return command + ["--"]
+
+
+def _paths_the_harness_needs():
+    """The interpreter and the checkout (the harness, and the same read-only
+    view of the project the sandbox has anywhere else)."""
+    checkout = HARNESS.parent.parent
+    return {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, checkout)} | {
+        os.path.abspath(p) for p in (sys.prefix, checkout)
+    }
 
 
 def make_pids_cgroup(max_processes):
