@@ -180,7 +180,12 @@ class LocalExecutor(Executor):
             process.stdin.close()
         except BrokenPipeError:
             pass
-        ended = wait(process, limits.wall_time_seconds, job.cancel)
+        ended = wait(
+            process.wait,
+            lambda: _ignore_missing(os.killpg, process.pid, signal.SIGKILL),
+            limits.wall_time_seconds,
+            job.cancel,
+        )
         kill_all(process, cgroup)
         for reader in (stdout, stderr, report):
             reader.join(timeout=5)
@@ -242,10 +247,11 @@ def confine(limits, cgroup):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def wait(process, wall_time, cancel):
-    """Wait for the end, the wall-time limit or a cancel: 'exited', 'timeout'
-    or 'cancelled'. The main thread blocks in waitpid, so a quick run is not
-    held up by polling; a watcher thread kills the run when time is up."""
+def wait(block, kill, wall_time, cancel):
+    """Call block() until the run ends, killing it with kill() at the
+    wall-time limit or on cancel: 'exited', 'timeout' or 'cancelled'. The
+    caller blocks (waitpid, or the engine's wait), so a quick run is not held
+    up by polling; a watcher thread does the killing."""
     stopped = []
     finished = threading.Event()
 
@@ -258,12 +264,12 @@ def wait(process, wall_time, cancel):
                 stopped.append("timeout")
             else:
                 continue
-            _ignore_missing(os.killpg, process.pid, signal.SIGKILL)
+            kill()
             return
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    process.wait()
+    block()
     finished.set()
     watcher.join()
     return stopped[0] if stopped else "exited"
@@ -409,7 +415,7 @@ class ContainerExecutor(Executor):
         )
         try:
             container.start()
-            ended = wait_container(container, limits.wall_time_seconds, job.cancel)
+            ended = wait(container.wait, container.kill, limits.wall_time_seconds, job.cancel)
             container.reload()
             state = container.attrs["State"]
             stdout = capped_logs(container, limits.output_bytes, stdout=True, stderr=False)
@@ -424,31 +430,6 @@ class ContainerExecutor(Executor):
         return build_result(
             exit_code, ended, limits, report_text, stdout, stderr, notes, started, oom=state.get("OOMKilled", False)
         )
-
-
-def wait_container(container, wall_time, cancel):
-    """As wait(), for a container."""
-    stopped = []
-    finished = threading.Event()
-
-    def watch():
-        deadline = time.monotonic() + wall_time
-        while not finished.wait(0.05):
-            if cancel is not None and cancel.is_set():
-                stopped.append("cancelled")
-            elif time.monotonic() > deadline:
-                stopped.append("timeout")
-            else:
-                continue
-            container.kill()
-            return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    container.wait()
-    finished.set()
-    watcher.join()
-    return stopped[0] if stopped else "exited"
 
 
 class CappedText:
