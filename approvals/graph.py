@@ -95,13 +95,8 @@ def review_step(state):
             "reasons": list(decision.reasons),
         },
     )
-    approval = services.request_approval(
-        run, f"step-{step.order}-code", ApprovalRequest.Kind.CODE, context, "; ".join(decision.reasons), step=step
-    )
-    result = _await_decision(approval, f"step {step.order + 1}")
-    if result.get("outcome"):
-        services.mark_step(step, PlanStep.Status.REJECTED)
-    return result
+    reason = "; ".join(decision.reasons)
+    return _approve_step(run, step, ApprovalRequest.Kind.CODE, context, reason, f"step {step.order + 1}")
 
 
 def run_step(state):
@@ -146,13 +141,8 @@ def review_memory(state):
         },
     )
     reason = "Memory saves need approval" if policy else "No active approval policy: approval required"
-    approval = services.request_approval(
-        run, f"step-{step.order}-memory", ApprovalRequest.Kind.MEMORY, context, reason, step=step
-    )
-    result = _await_decision(approval, f"memory note (step {step.order + 1})")
-    if result.get("outcome"):
-        services.mark_step(step, PlanStep.Status.REJECTED)
-    return result
+    what = f"memory note (step {step.order + 1})"
+    return _approve_step(run, step, ApprovalRequest.Kind.MEMORY, context, reason, what)
 
 
 def save_memory(state):
@@ -200,6 +190,16 @@ def _context(run, extra):
         "requested_at": run.created_at.isoformat(),
         **extra,
     }
+
+
+def _approve_step(run, step, kind, context, reason, what):
+    """A step's approval point: open (or find again) its request, wait for
+    the decision, and mark the step rejected unless it was approved."""
+    approval = services.request_approval(run, f"step-{step.order}-{kind}", kind, context, reason, step=step)
+    result = _await_decision(approval, what)
+    if result.get("outcome"):
+        services.mark_step(step, PlanStep.Status.REJECTED)
+    return result
 
 
 def _await_decision(approval, what):
