@@ -102,6 +102,16 @@ def run_updated(run):
     _send(run_group(run.pk), {"type": "run.updated", "run": run_json(run)})
 
 
+def execution_output(run_id, execution_id, stream, text):
+    """A piece of stdout or stderr of a running execution, for the run page.
+    The record keeps the whole (capped) output; a page that connects late
+    gets it from the snapshot."""
+    _send(
+        run_group(run_id),
+        {"type": "execution.output", "execution": execution_id, "stream": stream, "text": text},
+    )
+
+
 def _send(group, message):
     layer = get_channel_layer()
     if layer is None:

@@ -58,6 +58,9 @@ class Job:
     allow_writes: bool = False
     pv_limits: dict = field(default_factory=dict)  # PV name -> PvLimit.as_dict()
     cancel: threading.Event | None = None
+    # Called with ("stdout" | "stderr", text) as output arrives, within the
+    # kept part of the output; the run page shows it live.
+    on_output: object = None
 
 
 @dataclass
@@ -104,9 +107,9 @@ class CappedReader(threading.Thread):
     """Reads a pipe to its end, keeping the first `limit` bytes: a flood of
     output never fills memory and never blocks the writer."""
 
-    def __init__(self, stream, limit):
+    def __init__(self, stream, limit, on_chunk=None):
         super().__init__(daemon=True)
-        self.stream, self.limit = stream, limit
+        self.stream, self.limit, self.on_chunk = stream, limit, on_chunk
         self.kept, self.total = bytearray(), 0
         self.start()
 
@@ -116,6 +119,8 @@ class CappedReader(threading.Thread):
             room = self.limit - len(self.kept)
             if room > 0:
                 self.kept += chunk[:room]
+                if self.on_chunk is not None:
+                    self.on_chunk(chunk[:room].decode("utf-8", errors="replace"))
         self.stream.close()
 
     def text(self):
@@ -173,8 +178,8 @@ class LocalExecutor(Executor):
         )
         os.close(report_write)
         report = CappedReader(os.fdopen(report_read, "rb"), max(limits.output_bytes, 1024 * 1024))
-        stdout = CappedReader(process.stdout, limits.output_bytes)
-        stderr = CappedReader(process.stderr, limits.output_bytes)
+        stdout = CappedReader(process.stdout, limits.output_bytes, _stream_to(job.on_output, "stdout"))
+        stderr = CappedReader(process.stderr, limits.output_bytes, _stream_to(job.on_output, "stderr"))
         try:
             process.stdin.write(json.dumps(payload).encode())
             process.stdin.close()
@@ -192,6 +197,10 @@ class LocalExecutor(Executor):
         remove_cgroup(cgroup)
         shutil.rmtree(workdir, ignore_errors=True)
         return build_result(process.returncode, ended, limits, report.text(), stdout, stderr, notes, started)
+
+
+def _stream_to(on_output, stream):
+    return None if on_output is None else (lambda text: on_output(stream, text))
 
 
 def bwrap_command(bwrap, workdir, network):

@@ -135,3 +135,30 @@ class EpicsWrite(models.Model):
 
     def __str__(self):
         return f"{self.pv} = {self.requested!r} ({self.outcome})"
+
+
+class ExecutionArtifact(models.Model):
+    """A file an execution produced: the notebook shown to the reviewer
+    before it ran, the executed notebook with its outputs, and each figure.
+    Kept in the database with the record, so they are saved (or not) in the
+    same transaction as the outcome they belong to."""
+
+    class Kind(models.TextChoices):
+        SOURCE_NOTEBOOK = "source_notebook", "Notebook before execution"
+        NOTEBOOK = "notebook", "Executed notebook"
+        FIGURE = "figure", "Figure"
+
+    execution = models.ForeignKey(ExecutionRecord, on_delete=models.CASCADE, related_name="artifacts")
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    name = models.CharField(max_length=200, help_text="File name for download, e.g. figure-1.png.")
+    content_type = models.CharField(max_length=100)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["execution", "kind", "id"]
+        constraints = [models.UniqueConstraint(fields=["execution", "name"], name="unique_artifact_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"

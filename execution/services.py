@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from approvals import push
 from approvals import services as approval_services
 from execution import runner
 from execution.analysis import analyze_code, evaluate
@@ -59,6 +60,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
     cancel, finished = threading.Event(), threading.Event()
     watcher = threading.Thread(target=_watch_for_cancel, args=(record.pk, cancel, finished), daemon=True)
     watcher.start()
+    output = OutputStream(step.plan.run_id, record.pk)
     try:
         result = runner.run_python(
             step.code,
@@ -66,10 +68,12 @@ def execute_step(step, approved_by=None, allow_writes=False):
             allow_writes=allow_writes,
             pv_limits={row.pv: row.as_dict() for row in PvLimit.objects.all()},
             cancel=cancel,
+            on_output=output.write,
         )
     finally:
         finished.set()
         watcher.join()
+        output.close()
     state = STATE_OF_STATUS[result.status]
     with transaction.atomic():
         ExecutionRecord.objects.filter(pk=record.pk).update(
@@ -109,6 +113,39 @@ def cancel_execution(record):
             pk=record.pk, state=ExecutionRecord.State.RUNNING, cancel_requested_at__isnull=True
         ).update(cancel_requested_at=timezone.now())
     )
+
+
+class OutputStream:
+    """Sends a running execution's output to the run page in batches (at most
+    one push per stream every `interval` seconds), so a flood of prints is a
+    few messages, not millions."""
+
+    def __init__(self, run_id, execution_id, interval=0.2):
+        self.run_id, self.execution_id, self.interval = run_id, execution_id, interval
+        self.pending = {"stdout": [], "stderr": []}
+        self.lock, self.closed = threading.Lock(), threading.Event()
+        self.sender = threading.Thread(target=self._send_batches, daemon=True)
+        self.sender.start()
+
+    def write(self, stream, text):
+        with self.lock:
+            self.pending[stream].append(text)
+
+    def close(self):
+        self.closed.set()
+        self.sender.join()
+
+    def _send_batches(self):
+        while not self.closed.wait(self.interval):
+            self._flush()
+        self._flush()
+
+    def _flush(self):
+        with self.lock:
+            batches = {stream: "".join(parts) for stream, parts in self.pending.items() if parts}
+            self.pending = {"stdout": [], "stderr": []}
+        for stream, text in batches.items():
+            push.execution_output(self.run_id, self.execution_id, stream, text)
 
 
 def _watch_for_cancel(record_pk, cancel, finished, interval=0.5):

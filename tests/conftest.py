@@ -13,15 +13,16 @@ from django.db import connection
 
 from approvals.models import ApprovalPolicy
 from approvals.services import OPERATORS_GROUP, REVIEWERS_GROUP
+from tests.docker_engine import docker_engine  # noqa: F401  (the fixture)
 from tests.epics_ioc import epics_ioc  # noqa: F401  (the fixture)
 from tests.epics_ioc import isolate_channel_access
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# epics_ioc is registered here only: a module that imports it registers a
+# epics_ioc and docker_engine are registered here only: a module that imports it registers a
 # session fixture of its own, and two of them start two IOCs on the same
-# ports, which then answer different clients.
+# ports, which then answer different clients (or two engines).
 
 
 def pytest_configure(config):

@@ -2,10 +2,6 @@
 starts in its own folders (no bridge, no iptables: containers get no network
 or the host's loopback), from the image build_executor_image builds."""
 import os
-import shutil
-import signal
-import subprocess
-import time
 
 import pytest
 from django.core.management import call_command
@@ -19,48 +15,14 @@ SMALL = Limits(wall_time_seconds=10, cpu_seconds=5, memory_mb=256, max_processes
 
 
 @pytest.fixture(scope="module")
-def docker_host(tmp_path_factory):
-    """DOCKER_HOST of a dockerd of our own, with the executor image built;
-    stopped when this module's tests are done."""
-    if shutil.which("dockerd") is None:
-        pytest.skip("no dockerd here (apt-get install docker.io iptables)")
-    folder = tmp_path_factory.mktemp("dockerd")
-    host = f"unix://{folder}/docker.sock"
-    log = open(folder / "dockerd.log", "wb")
-    process = subprocess.Popen(
-        [
-            "dockerd", "--data-root", str(folder / "data"), "--exec-root", str(folder / "exec"),
-            "--pidfile", str(folder / "docker.pid"), "-H", host,
-            "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+def docker_host(docker_engine):
+    """The suite's Docker engine, with the executor image built."""
+    os.environ["DOCKER_HOST"] = docker_engine
     try:
-        import docker
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                docker.DockerClient(base_url=host).ping()
-                break
-            except docker.errors.DockerException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.skip(f"dockerd did not start here: {(folder / 'dockerd.log').read_text()[-500:]}")
-                time.sleep(0.2)
-        os.environ["DOCKER_HOST"] = host
-        try:
-            call_command("build_executor_image")
-        finally:
-            del os.environ["DOCKER_HOST"]
-        yield host
+        call_command("build_executor_image")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        del os.environ["DOCKER_HOST"]
+    return docker_engine
 
 
 @pytest.fixture
