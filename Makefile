@@ -10,14 +10,18 @@ run: setup
 
 test: setup test-system-packages
 	$(PY) -m pytest
+	$(PY) -m tests.production
 
 # Real parts for the tests: Debian's chromium for the browser tests,
 # bubblewrap for the local executor's sandbox, Docker's engine for the
-# container executor. Tests that need a missing part skip and say why.
+# container executor, PostgreSQL and Redis for the production tests (started
+# by the tests on loopback, in their own folders). Tests that need a missing
+# part skip and say why.
 test-system-packages:
-	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 || { \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap docker.io iptables) >/dev/null 2>&1 \
-	  || echo "note: could not install chromium, bubblewrap or docker.io; the tests that need them will skip"; }
+	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 \
+	  && command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap docker.io iptables postgresql redis-server) >/dev/null 2>&1 \
+	  || echo "note: could not install chromium, bubblewrap, docker.io, postgresql or redis-server; the tests that need them will skip"; }
 
 setup: $(VENV)/.installed
 	@mkdir -p var

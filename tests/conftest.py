@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # ports, which then answer different clients (or two engines).
 
 
+# The production tests need PostgreSQL and Redis and run in a session of
+# their own: `python -m tests.production` (make test runs both).
+collect_ignore = ["production"] if settings.IS_SQLITE else []
+
+
 def pytest_configure(config):
     # Every EPICS client of the suite (and of the workers it starts) talks
     # Channel Access on loopback only, to the test IOC's ports.
@@ -52,11 +57,15 @@ def test_checkpoints(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def channel_layer(settings):
     """A fresh relay layer per test, on its own short socket path (Unix
-    socket paths are limited to ~100 characters)."""
+    socket paths are limited to ~100 characters). With REDIS_URL (the
+    production tests) the Redis layer every process shares stays."""
     import tempfile
 
     from channels.layers import channel_layers
 
+    if settings.REDIS_URL:
+        yield None
+        return
     folder = tempfile.mkdtemp(prefix="abf-")
     path = os.path.join(folder, "relay.sock")
     settings.CHANNEL_LAYERS = {
@@ -112,6 +121,17 @@ def set_policy(**fields):
     ApprovalPolicy.objects.filter(is_active=True).update(**fields)
 
 
+def subprocess_database_url():
+    """DATABASE_URL of the test database, for the processes a test starts."""
+    db = connection.settings_dict
+    if settings.IS_SQLITE:
+        return f"sqlite:///{db['NAME']}"
+    from urllib.parse import quote
+
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 class QCluster:
     """A real django-q cluster (`manage.py qcluster`) on the test database."""
 
@@ -121,12 +141,9 @@ class QCluster:
 
     def env(self):
         env = dict(os.environ)
-        env.update(
-            DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
-            ABF_CHECKPOINT_DB=settings.ABF_CHECKPOINT_DB,
-            ABF_CHANNEL_RELAY_SOCKET=settings.CHANNEL_LAYERS["default"]["CONFIG"]["path"],
-            ABF_WORKERS="2",
-        )
+        env.update(DATABASE_URL=subprocess_database_url(), ABF_CHECKPOINT_DB=settings.ABF_CHECKPOINT_DB, ABF_WORKERS="2")
+        if not settings.REDIS_URL:
+            env["ABF_CHANNEL_RELAY_SOCKET"] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["path"]
         return env
 
     def start(self):
@@ -138,8 +155,14 @@ class QCluster:
         return self
 
     def stop(self, sig=signal.SIGTERM):
+        """SIGTERM goes to the main process only, which stops its own
+        children (a group-wide SIGTERM can deadlock django-q's shutdown);
+        SIGKILL takes the whole process group, like a crash."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

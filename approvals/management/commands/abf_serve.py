@@ -20,12 +20,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, **options):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # Each child in a session of its own: Ctrl-C reaches only this
+        # process, which then stops each child through its main process (a
+        # SIGINT to the whole group can deadlock django-q's shutdown).
         children = {
             "web": subprocess.Popen(
                 [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "abf_site.asgi:application"],
-                cwd=settings.BASE_DIR,
+                cwd=settings.BASE_DIR, start_new_session=True,
             ),
-            "worker": subprocess.Popen([*manage, "qcluster"], cwd=settings.BASE_DIR),
+            "worker": subprocess.Popen([*manage, "qcluster"], cwd=settings.BASE_DIR, start_new_session=True),
         }
         self._banner(host, port)
         stopping = []
@@ -62,6 +65,6 @@ class Command(BaseCommand):
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
         self.stdout.write("Stopped.")
