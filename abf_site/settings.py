@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "abf_site.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "abf_site.urls"
@@ -92,7 +93,9 @@ ASGI_APPLICATION = "abf_site.asgi.application"
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'abf.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Health checks: a connection kept across requests that the server dropped
+# (a restart, a failover) is replaced instead of failing the next request.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 if IS_SQLITE:
     # Web, worker and checkpointer share one file: WAL lets readers work
@@ -131,6 +134,9 @@ else:
     }
 
 ABF_TASK_TIMEOUT = int(os.environ.get("ABF_TASK_TIMEOUT", "900"))
+# A run still queued, or a decision not yet handed to its run, this long
+# after the fact is queued again (its task was lost with the broker).
+ABF_REDELIVER_AFTER_SECONDS = int(os.environ.get("ABF_REDELIVER_AFTER_SECONDS", "120"))
 Q_CLUSTER = {
     "name": "abf",
     "workers": int(os.environ.get("ABF_WORKERS", "2")),

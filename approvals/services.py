@@ -292,6 +292,28 @@ def claim_resume(approval):
     )
 
 
+def redeliver_lost_tasks(now=None):
+    """The database is the truth and the queue only a hint: a task lost with
+    the broker (a Redis restart, a worker killed after taking it) is queued
+    again once it is overdue. Claims (claim_run_start, claim_resume) make a
+    duplicate harmless, so nothing runs twice. Run on a schedule. Returns
+    (runs started again, decisions handed over again)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ABF_REDELIVER_AFTER_SECONDS)
+    runs = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True))
+    decisions = list(
+        ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+        .filter(resumed_at__isnull=True, decided_at__lte=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for run_id in runs:
+        log.warning("run %s was still queued; queueing it again", run_id)
+        _enqueue("approvals.tasks.start_run", run_id)
+    for approval_id in decisions:
+        log.warning("decision %s was not handed to its run; queueing it again", approval_id)
+        _enqueue("approvals.tasks.resume_run", approval_id)
+    return len(runs), len(decisions)
+
+
 def _enqueue(task, *args):
     from django_q.tasks import async_task
 

@@ -35,3 +35,8 @@ def _advance(run, resume=None):
 def expire_overdue():
     """Scheduled every minute: expire overdue requests, warn escalation groups."""
     return services.expire_overdue()
+
+
+def redeliver_lost_tasks():
+    """Scheduled every minute: queue again what a lost task left undone."""
+    return services.redeliver_lost_tasks()
