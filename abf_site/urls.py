@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from approvals import views
+from execution import views as execution_views
 
 
 def healthz(request):
@@ -17,6 +18,8 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:pk>/", views.approval_detail, name="approval-detail"),
+    path("approvals/<int:pk>/notebook/", execution_views.approval_notebook, name="approval-notebook"),
+    path("executions/", include("execution.urls")),
     path("api/runs/", views.api_runs, name="api-runs"),
     path("api/runs/<int:pk>/", views.api_run, name="api-run"),
     path("providers/", include("providers.urls")),

@@ -81,6 +81,14 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def run_updated(self, event):
         await self.send_json({"event": "run", "run": event["run"]})
 
+    async def execution_output(self, event):
+        """A piece of a running step's stdout or stderr. The page shows it
+        until the step ends; then the stored output in the next "run"
+        event replaces it."""
+        await self.send_json(
+            {"event": "output", "execution": event["execution"], "stream": event["stream"], "text": event["text"]}
+        )
+
     @database_sync_to_async
     def _snapshot(self):
         from approvals.serializers import run_json

@@ -1,4 +1,5 @@
 """JSON shapes of the API (GET /api/runs/<id>/)."""
+from django.urls import reverse
 
 
 def _time(value):
@@ -30,6 +31,18 @@ def execution_json(record):
         "finished_at": _time(record.finished_at),
         "duration_ms": record.duration_ms,
         "approved_by": record.approved_by.get_username() if record.approved_by else None,
+        "cancel_requested": record.cancel_requested_at is not None,
+        "artifacts": [artifact_json(a) for a in record.artifacts.defer("data")],
+    }
+
+
+def artifact_json(artifact):
+    return {
+        "name": artifact.name,
+        "kind": artifact.kind,
+        "content_type": artifact.content_type,
+        "size": artifact.size,
+        "url": reverse("execution-artifact", args=[artifact.execution_id, artifact.name]),
     }
 
 

@@ -8,8 +8,10 @@ from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -18,8 +20,9 @@ from approvals.highlight import highlighted_lines, style_definitions
 from approvals.forms import DecisionForm, RunForm
 from approvals.models import ApprovalPolicy, ApprovalRequest, Run
 from approvals.planning import PlanningError
-from approvals.serializers import run_json
+from approvals.serializers import execution_json, run_json
 from execution import services as execution_services
+from execution.models import ExecutionRecord
 
 PAGE_SIZE = 25
 
@@ -30,6 +33,19 @@ def visible_runs(user):
     if user.is_superuser or user.groups.filter(name=services.REVIEWERS_GROUP).exists():
         return runs
     return runs.filter(user=user)
+
+
+def can_see_run(user, run):
+    """Whoever sees the run page, and the reviewers its approvals were put
+    to (a specialist group sees what it was asked to judge, and what came of it)."""
+    if visible_runs(user).filter(pk=run.pk).exists():
+        return True
+    groups = user.groups.values("pk")
+    return run.approvals.filter(Q(reviewer_group__in=groups) | Q(escalation_group__in=groups)).exists()
+
+
+def can_cancel(user, run):
+    return user.is_staff or user.is_superuser or run.user_id == user.pk
 
 
 # --- Operator pages -------------------------------------------------------------
@@ -55,7 +71,17 @@ def runs(request):
 @login_required
 def run_detail(request, pk):
     run = get_object_or_404(visible_runs(request.user), pk=pk)
-    return render(request, "approvals/run_detail.html", {"run": run, "data": run_json(run)})
+    return render(
+        request,
+        "approvals/run_detail.html",
+        {
+            "run": run,
+            "data": run_json(run),
+            "can_cancel": can_cancel(request.user, run),
+            # The page ticks elapsed time on the browser's clock, corrected by this.
+            "server_now": timezone.now().isoformat(),
+        },
+    )
 
 
 # --- Reviewer pages -------------------------------------------------------------
@@ -105,6 +131,7 @@ def approval_detail(request, pk):
             status = 400
         approval.refresh_from_db()
     allowed, why_not = services.can_decide(request.user, approval)
+    sees_run = can_see_run(request.user, approval.run)
     ctx = approval.context
     analysis = ctx.get("analysis") or {}
     return render(
@@ -123,9 +150,23 @@ def approval_detail(request, pk):
             "preview": preview,
             "decisions": approval.decisions.select_related("reviewer"),
             "code_style": style_definitions(),
+            # What the approval led to, and the notebook download: for those who may see the run.
+            "sees_run": sees_run,
+            "executions": [execution_json(e) for e in _executions_of(approval)] if sees_run else [],
         },
         status=status,
     )
+
+
+def _executions_of(approval):
+    """What the approval led to: a code approval, its step's execution; a
+    plan approval, every step that ran."""
+    records = ExecutionRecord.objects.filter(step__plan__run=approval.run_id).select_related("step", "approved_by")
+    if approval.kind == ApprovalRequest.Kind.CODE:
+        records = [r for r in records if approval.interrupt_key == f"step-{r.step.order}-code"]
+    elif approval.kind != ApprovalRequest.Kind.PLAN:
+        return []
+    return sorted(records, key=lambda r: r.step.order)
 
 
 def _edit_text(approval):
