@@ -47,3 +47,7 @@ def docker_engine(tmp_path_factory):
             process.kill()
             process.wait()
         log.close()
+        # dockerd leaves its network namespace mounted; unmount it so the
+        # test folders can be removed.
+        for mount in (folder / "exec" / "netns").glob("*"):
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
