@@ -1,0 +1,304 @@
+"""Deployment actions: every state change of a deployed service is one
+function here (the command, the admin action and the monitor task call
+them), and `find_service`, by which the rest of abf finds a service.
+"""
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import mail_admins
+from django.db import transaction
+from django.utils import timezone
+
+from deployment import engine as engines
+from deployment.catalog import DeploymentError
+from deployment.models import Alert, HealthRecord, Restart, Service
+from deployment.rendering import load_deployment
+
+log = logging.getLogger(__name__)
+HEALTH_HISTORY_DAYS = 7
+
+
+def _quiet(message):
+    log.info(message)
+
+
+def _service_row(deployment, name):
+    row, _ = Service.objects.get_or_create(
+        environment=deployment.name, name=name, defaults={"group": deployment.definitions[name].group}
+    )
+    return row
+
+
+def up(deployment, targets=(), engine=None, say=_quiet, timeout=None):
+    """Start the targets (and what they depend on) in dependency order, each
+    once its dependencies are healthy, and wait until it is healthy itself."""
+    engine = engine or engines.client()
+    names = deployment.select(targets)
+    deployment.write()
+    if any("networks" in deployment.services[n] for n in names):
+        engines.ensure_network(engine, deployment.network_name)
+    for name in names:
+        definition, entry = deployment.definitions[name], deployment.services[name]
+        engines.ensure_image(engine, entry, say)
+        container, created = engines.start(engine, entry, deployment.network_name, name)
+        say(f"{name}: {'started' if created else 'already running'} ({container.name}); waiting for {definition.health.describe()}")
+        healthy, detail = wait_healthy(definition.health, container, timeout)
+        now = timezone.now()
+        with transaction.atomic():
+            row = _service_row(deployment, name)
+            row.group, row.desired_state, row.container_id = definition.group, Service.RUNNING, container.id
+            row.state, row.health, row.checked_at = container.status, Service.HEALTHY if healthy else Service.UNHEALTHY, now
+            row.failures_in_a_row, row.given_up_at = 0 if healthy else 1, None
+            if created:
+                row.started_at = now
+            row.save()
+            HealthRecord.objects.create(service=row, checked_at=now, state=container.status, healthy=healthy, detail=detail)
+        if not healthy:
+            raise DeploymentError(f"{name} did not become healthy: {detail}\n{tail_logs(container, 20)}")
+        say(f"{name}: healthy ({detail})")
+    return names
+
+
+def wait_healthy(health, container, timeout=None):
+    """Probe until healthy, or until the start period plus `retries` intervals
+    (or `timeout` seconds) have passed."""
+    limit = timeout if timeout is not None else health.start_period_seconds + health.retries * health.interval_seconds
+    deadline = time.monotonic() + limit
+    while True:
+        healthy, detail, _ = engines.probe(health, container)
+        if healthy or time.monotonic() >= deadline or container.status not in ("running", "created"):
+            return healthy, detail
+        time.sleep(min(0.2, max(health.interval_seconds, 0.05)))
+
+
+def down(deployment, targets=(), engine=None, say=_quiet):
+    """Stop and remove the targets' containers, dependants first. With no
+    targets the whole environment, its network included."""
+    engine = engine or engines.client()
+    order = list(reversed(deployment.select(targets, with_dependencies=False)))
+    if not targets:
+        # Containers of services no longer defined (or disabled) are this environment's too.
+        labelled = {c.labels.get(f"{engines.LABEL}.service") for c in engines.containers(engine, deployment.name)}
+        order += sorted(labelled - set(order))
+    for name in order:
+        Service.objects.filter(environment=deployment.name, name=name).update(
+            desired_state=Service.STOPPED, state="removed", container_id=""
+        )
+        container = engines.container_of(engine, deployment.name, name)
+        if container is not None:
+            engines.remove(container)
+            say(f"{name}: stopped and removed")
+    if not targets:
+        for network in engine.networks.list(names=[deployment.network_name]):
+            network.remove()
+    return order
+
+
+def restart(deployment, targets=(), engine=None, by="deploy restart", say=_quiet, timeout=None):
+    """Restart the targets in dependency order and wait for their health."""
+    engine = engine or engines.client()
+    names = deployment.select(targets, with_dependencies=False)
+    for name in names:
+        container = engines.container_of(engine, deployment.name, name)
+        if container is None:
+            raise DeploymentError(f"{name} is not deployed in {deployment.name}: use deploy up")
+        row = _service_row(deployment, name)
+        restart_container(row, container, reason=f"asked by {by}", by=by)
+        healthy, detail = wait_healthy(deployment.definitions[name].health, container, timeout)
+        say(f"{name}: restarted, {'healthy' if healthy else 'not healthy'} ({detail})")
+    return names
+
+
+def restart_container(row, container, reason, by, now=None):
+    """Restart one container and record it; a manual restart also lifts a
+    given-up policy (the admin decided to try again)."""
+    now = now or timezone.now()
+    try:
+        container.restart(timeout=10)
+        succeeded = True
+    except Exception as exc:  # the engine's error is the record's reason
+        succeeded, reason = False, f"{reason}; restart failed: {exc}"
+    with transaction.atomic():
+        Restart.objects.create(service=row, at=now, reason=reason, by=by, succeeded=succeeded)
+        row.started_at, row.failures_in_a_row = now, 0
+        row.desired_state = Service.RUNNING
+        if by != "monitor":
+            row.given_up_at = None
+        row.save()
+    return succeeded
+
+
+def restart_service(row, by):
+    """The admin action: restart a deployed service's container."""
+    engine = engines.client()
+    container = engines.container_of(engine, row.environment, row.name)
+    if container is None:
+        raise DeploymentError(f"{row.name} has no container in {row.environment}: use deploy up")
+    return restart_container(row, container, reason=f"restarted by {by} in admin", by=by)
+
+
+@dataclass
+class StatusRow:
+    service: str
+    group: str
+    state: str
+    health: str
+    restarts: int
+    uptime: str
+    ports: str
+
+
+def status(deployment, targets=(), engine=None, now=None):
+    engine = engine or engines.client()
+    now = now or timezone.now()
+    rows = []
+    for name in deployment.select(targets, with_dependencies=False):
+        definition = deployment.definitions[name]
+        container = engines.container_of(engine, deployment.name, name)
+        record = Service.objects.filter(environment=deployment.name, name=name).first()
+        restarts = record.restarts.count() if record else 0
+        if container is None:
+            rows.append(StatusRow(name, definition.group, "not deployed", "-", restarts, "-", "-"))
+            continue
+        started = container.attrs.get("State", {}).get("StartedAt", "")
+        uptime = _uptime(started, now) if container.status == "running" else "-"
+        health = record.health if record else Service.UNKNOWN
+        if record and record.given_up_at:
+            health += " (given up)"
+        rows.append(StatusRow(name, definition.group, container.status, health, restarts, uptime, _ports(container)))
+    return rows
+
+
+def _ports(container):
+    """What the container really publishes; on the host's network, the ports
+    its process listens on (at the address its command was given)."""
+    if container.attrs["HostConfig"].get("NetworkMode") == "host":
+        return ", ".join(f"{p} (host network)" for p in engines.locate(container).ports) or "-"
+    bindings = container.attrs["HostConfig"].get("PortBindings") or {}
+    published = [
+        f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}->{port.split('/')[0]}"
+        for port, binds in sorted(bindings.items()) for b in binds or []
+    ]
+    return ", ".join(published) or "-"
+
+
+def _uptime(started_at, now):
+    from django.utils.dateparse import parse_datetime
+
+    started = parse_datetime(started_at[:26].rstrip("Z") + "+00:00") if started_at else None
+    if started is None:
+        return "-"
+    total = max(int((now - started).total_seconds()), 0)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def tail_logs(container, lines=100):
+    return container.logs(tail=lines).decode(errors="replace")
+
+
+def monitor_services(now=None, engine=None):
+    """One monitor pass over every service meant to be running: record its
+    health, and apply its restart policy when it has failed. Returns a list
+    of (service, what happened)."""
+    rows = list(Service.objects.filter(desired_state=Service.RUNNING))
+    if not rows:
+        return []
+    now = now or timezone.now()
+    engine = engine or engines.client()
+    outcomes = []
+    for environment in sorted({r.environment for r in rows}):
+        try:
+            deployment = load_deployment(environment)
+        except DeploymentError as exc:
+            log.error("deployment monitor: environment %s cannot be loaded: %s", environment, exc)
+            continue
+        for row in (r for r in rows if r.environment == environment):
+            outcomes.append((row.name, _check(row, deployment, engine, now)))
+    HealthRecord.objects.filter(checked_at__lt=now - timedelta(days=HEALTH_HISTORY_DAYS)).delete()
+    return outcomes
+
+
+def _check(row, deployment, engine, now):
+    definition = deployment.definitions.get(row.name)
+    if definition is None:
+        return "no longer defined"
+    container = engines.container_of(engine, row.environment, row.name)
+    if container is None:
+        healthy, detail, latency, state, exit_code = False, "container missing", None, "missing", None
+    else:
+        healthy, detail, latency = engines.probe(definition.health, container)
+        state, exit_code = container.status, container.attrs.get("State", {}).get("ExitCode")
+    with transaction.atomic():
+        HealthRecord.objects.create(service=row, checked_at=now, state=state, healthy=healthy, detail=detail, latency_ms=latency)
+        row.state, row.checked_at = state, now
+        row.container_id = container.id if container else ""
+        row.failures_in_a_row = 0 if healthy else row.failures_in_a_row + 1
+        row.health = Service.HEALTHY if healthy else Service.UNHEALTHY
+        row.save()
+    if healthy:
+        return "healthy"
+    failed = state != "running" or row.failures_in_a_row >= definition.health.retries
+    if not failed:
+        return f"unhealthy ({row.failures_in_a_row} of {definition.health.retries})"
+    return _apply_policy(row, definition, deployment, container, state, exit_code, detail, engine, now)
+
+
+def _apply_policy(row, definition, deployment, container, state, exit_code, detail, engine, now):
+    policy = definition.restart
+    if policy.policy == "no":
+        return "failed; restart policy no"
+    if policy.policy == "on-failure" and state == "exited" and exit_code == 0:
+        return "exited cleanly; on-failure does not restart it"
+    if row.given_up_at:
+        return "failed; restarts given up"
+    recent = list(row.restarts.filter(by="monitor", at__gt=now - timedelta(seconds=policy.window_seconds)).order_by("at"))
+    if len(recent) >= policy.max_restarts:
+        return _give_up(row, definition, len(recent), detail, now)
+    if recent:
+        wait = policy.backoff_seconds * 2 ** (len(recent) - 1)
+        due = recent[-1].at + timedelta(seconds=wait)
+        if now < due:
+            return f"failed; next restart after backoff at {due:%H:%M:%S}"
+    reason = f"{detail} (restart {len(recent) + 1} of {policy.max_restarts} in {policy.window_seconds:g} s)"
+    if container is None:
+        entry = deployment.services[row.name]
+        engines.ensure_image(engine, entry, log.info)
+        container, _ = engines.start(engine, entry, deployment.network_name, row.name)
+        with transaction.atomic():
+            Restart.objects.create(service=row, at=now, reason=reason, by="monitor")
+            row.container_id, row.started_at, row.failures_in_a_row = container.id, now, 0
+            row.save()
+    else:
+        restart_container(row, container, reason, by="monitor", now=now)
+    log.warning("deployment monitor restarted %s: %s", row, reason)
+    return "restarted"
+
+
+def _give_up(row, definition, count, detail, now):
+    message = (
+        f"{row.name} ({row.environment}) keeps failing: restarted {count} times within "
+        f"{definition.restart.window_seconds:g} s, its limit; abf stops restarting it. Last check: {detail}"
+    )
+    with transaction.atomic():
+        row.given_up_at = now
+        row.save(update_fields=["given_up_at"])
+        Alert.objects.create(service=row, raised_at=now, message=message)
+    log.error("deployment alert: %s", message)
+    mail_admins(f"abf service {row.name} stopped being restarted", message, fail_silently=True)
+    return "gave up; alert raised"
+
+
+def find_service(name, environment=None, engine=None):
+    """Where the service `name` of a deployed environment runs (default
+    ABF_DEPLOY_ENV), as a ServiceLocation, or None when it is not deployed.
+
+        location = find_service("executor-read")
+        location.container_name, location.address()  # e.g. "abf-production-executor-read", "172.18.0.5:8888"
+    """
+    engine = engine or engines.client()
+    container = engines.container_of(engine, environment or settings.ABF_DEPLOY_ENV, name)
+    return engines.locate(container) if container is not None else None
