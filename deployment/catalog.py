@@ -117,8 +117,6 @@ def render_template(path, context):
         return template.render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise DeploymentError(f"{path}: line {exc.lineno}: template error: {exc.message}") from None
-    except DeploymentError:
-        raise
     except Exception as exc:  # undefined variable, a failed require(), a filter error
         raise DeploymentError(f"{path}: line {_template_line(exc, path)}: template error: {exc}") from None
 

@@ -7,6 +7,7 @@ labels (org.abf.environment, .group, .service, .ports, .config) by which abf
 finds it again. The engine's own restart policy is left at "no": abf's
 monitor applies the service's policy (with its window, backoff and alert).
 """
+import json
 import re
 import socket
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import docker
 from docker.types import EndpointConfig
 
-from deployment.catalog import DeploymentError
+from deployment.catalog import DeploymentError, HealthCheck, RestartPolicy
 from deployment.rendering import LABEL
 
 SDK_KEYS = {
@@ -180,6 +181,17 @@ def locate(container):
         name=labels.get(f"{LABEL}.service", ""), environment=labels.get(f"{LABEL}.environment", ""),
         container_id=container.id, container_name=container.name, state=container.status, host=host, ports=ports,
     )
+
+
+def policies(container):
+    """The health check and restart policy a container was started with."""
+    labels = container.labels
+    try:
+        health = json.loads(labels[f"{LABEL}.health"])
+        health["command"] = tuple(health["command"])
+        return HealthCheck(**health), RestartPolicy(**json.loads(labels[f"{LABEL}.restart"]))
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{container.name}: {exc}") from None
 
 
 def probe(health, container):

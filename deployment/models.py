@@ -12,7 +12,7 @@ class DeploymentEnvironment(models.Model):
     name = models.SlugField(max_length=40, unique=True, help_text="Lower-case letters, digits and '-', e.g. staging.")
     overlay = models.TextField(
         blank=True,
-        help_text="YAML: description, network_mode (host, none, or empty for the shared network), "
+        help_text="YAML: description, network_mode (host, none, or empty for the shared network), groups (only these), "
         "values (what the templates render with) and services (per-service overrides, e.g. "
         "observability: {enabled: true}).",
     )

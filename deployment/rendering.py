@@ -9,15 +9,17 @@ any bad input, so nothing is started or written from bad material;
 """
 import hashlib
 import json
+import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
 from django.conf import settings
+from django.db import DatabaseError
 
 from execution.container_image import PYTHON_IN_IMAGE
 
@@ -26,7 +28,7 @@ from deployment.catalog import (
     dependency_order, parse_yaml, read_raw_definitions, render_template, service_roots,
 )
 
-ENVIRONMENT_FIELDS = {"description", "network_mode", "values", "services"}
+ENVIRONMENT_FIELDS = {"description", "network_mode", "groups", "values", "services"}
 NETWORK_MODES = ("", "host", "none")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
 MASK = "********"
@@ -41,6 +43,7 @@ TEMPLATE_KEYS = {
 # Environment variables the templates see: abf's own and the ones its settings read.
 PASSED_VARIABLES = re.compile(r"^(ABF_\w+|DATABASE_URL|REDIS_URL|DOCKER_HOST|\w+_API_KEY)$")
 SCHEMA_PATH = Path(__file__).resolve().parent / "compose_spec.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Environment:
     network_mode: str = ""
     values: dict = field(default_factory=dict)
     services: dict = field(default_factory=dict)
+    groups: list = field(default_factory=list)  # only these groups; empty: all
 
 
 def parse_environment(name, data, source):
@@ -59,7 +63,7 @@ def parse_environment(name, data, source):
         raise DeploymentError(f"{source}: environment name {name!r} must be lower-case letters, digits and '-'")
     data = data or {}
     if not isinstance(data, dict):
-        raise DeploymentError(f"{source}: must be a mapping (description, network_mode, values, services)")
+        raise DeploymentError(f"{source}: must be a mapping (description, network_mode, groups, values, services)")
     unknown = set(data) - ENVIRONMENT_FIELDS
     if unknown:
         raise DeploymentError(f"{source}: field '{sorted(unknown)[0]}': unknown (known: {', '.join(sorted(ENVIRONMENT_FIELDS))})")
@@ -69,12 +73,16 @@ def parse_environment(name, data, source):
     for key in ("values", "services"):
         if not isinstance(data.get(key) or {}, dict):
             raise DeploymentError(f"{source}: field '{key}': must be a mapping")
+    groups = data.get("groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise DeploymentError(f"{source}: field 'groups': must be a list of group names")
     for service, overrides in (data.get("services") or {}).items():
         if not isinstance(overrides, dict):
             raise DeploymentError(f"{source}: field 'services.{service}': must be a mapping of service fields")
     return Environment(
         name=name, source=str(source), description=str(data.get("description") or ""),
         network_mode=network_mode, values=data.get("values") or {}, services=data.get("services") or {},
+        groups=groups,
     )
 
 
@@ -87,7 +95,13 @@ def environments():
     for root in service_roots():
         for path in sorted((root / "environments").glob("*.yml")):
             found[path.stem] = parse_environment(path.stem, parse_yaml(path.read_text(), path), path)
-    for row in DeploymentEnvironment.objects.all():
+    try:
+        rows = list(DeploymentEnvironment.objects.all())
+    except DatabaseError as exc:
+        # Deploying abf's own database comes before that database exists.
+        log.warning("environments added in admin are not available (%s); using the files only", exc)
+        rows = []
+    for row in rows:
         found[row.name] = row.as_environment()
     return found
 
@@ -124,7 +138,9 @@ def render_context(environment, expose):
         k: v for k, v in passed.items()
         if k not in ("DOCKER_HOST", "ABF_SERVICE_PATHS", "ABF_VAR_DIR") and not k.startswith("ABF_DEPLOY_")
     }
-    app_environment.update({"DATABASE_URL": database_url, "ABF_SECRET_KEY": settings.SECRET_KEY})
+    app_environment.update({
+        "DATABASE_URL": database_url, "ABF_SECRET_KEY": settings.SECRET_KEY, "ABF_DEPLOY_ENV": environment.name,
+    })
     if redis_url:
         app_environment["REDIS_URL"] = redis_url
     app_environment.update({str(k): str(v) for k, v in (values.get("app_environment") or {}).items()})
@@ -248,7 +264,9 @@ def load_deployment(environment_name, expose=False):
         raw = deep_merge(raw, environment.services.get(name))
         if raw.get("enabled", True) is False:
             continue
-        definitions[name] = build_definition(raw, source)
+        definition = build_definition(raw, source)
+        if not environment.groups or definition.group in environment.groups:
+            definitions[name] = definition
     unknown = set(environment.services) - set(raw_definitions)
     if unknown:
         raise DeploymentError(f"{environment.source}: field 'services.{sorted(unknown)[0]}': no such service")
@@ -335,6 +353,9 @@ def compose_service(definition, extra, environment, context, build_dir, definiti
         f"{LABEL}.group": definition.group,
         f"{LABEL}.service": definition.name,
         f"{LABEL}.ports": ",".join(str(c) for _, c in definition.ports),
+        # The monitor acts on what was started, without the service files.
+        f"{LABEL}.health": json.dumps(asdict(definition.health), sort_keys=True),
+        f"{LABEL}.restart": json.dumps(asdict(definition.restart), sort_keys=True),
     }
     entry["labels"][f"{LABEL}.config"] = hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:16]
     return entry

@@ -9,13 +9,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from deployment import engine as engines
 from deployment.catalog import DeploymentError
 from deployment.models import Alert, HealthRecord, Restart, Service
-from deployment.rendering import load_deployment
 
 log = logging.getLogger(__name__)
 HEALTH_HISTORY_DAYS = 7
@@ -46,20 +45,34 @@ def up(deployment, targets=(), engine=None, say=_quiet, timeout=None):
         container, created = engines.start(engine, entry, deployment.network_name, name)
         say(f"{name}: {'started' if created else 'already running'} ({container.name}); waiting for {definition.health.describe()}")
         healthy, detail = wait_healthy(definition.health, container, timeout)
-        now = timezone.now()
-        with transaction.atomic():
-            row = _service_row(deployment, name)
-            row.group, row.desired_state, row.container_id = definition.group, Service.RUNNING, container.id
-            row.state, row.health, row.checked_at = container.status, Service.HEALTHY if healthy else Service.UNHEALTHY, now
-            row.failures_in_a_row, row.given_up_at = 0 if healthy else 1, None
-            if created:
-                row.started_at = now
-            row.save()
-            HealthRecord.objects.create(service=row, checked_at=now, state=container.status, healthy=healthy, detail=detail)
+        _recorded(f"{name} started", lambda: _record_up(deployment, name, container, created, healthy, detail))
         if not healthy:
             raise DeploymentError(f"{name} did not become healthy: {detail}\n{tail_logs(container, 20)}")
         say(f"{name}: healthy ({detail})")
     return names
+
+
+def _record_up(deployment, name, container, created, healthy, detail):
+    now = timezone.now()
+    with transaction.atomic():
+        row = _service_row(deployment, name)
+        row.group, row.desired_state, row.container_id = deployment.definitions[name].group, Service.RUNNING, container.id
+        row.state, row.health, row.checked_at = container.status, Service.HEALTHY if healthy else Service.UNHEALTHY, now
+        row.failures_in_a_row, row.given_up_at = 0 if healthy else 1, None
+        if created:
+            row.started_at = now
+        row.save()
+        HealthRecord.objects.create(service=row, checked_at=now, state=container.status, healthy=healthy, detail=detail)
+
+
+def _recorded(what, write):
+    """Deploying abf's own database comes before that database exists (the
+    deployer's DATABASE_URL may name a host only the containers reach): the
+    engine's labels say what runs, the records are kept where they can be."""
+    try:
+        return write()
+    except DatabaseError as exc:
+        log.warning("deployment: %s, not recorded (%s)", what, exc)
 
 
 def wait_healthy(health, container, timeout=None):
@@ -84,9 +97,9 @@ def down(deployment, targets=(), engine=None, say=_quiet):
         labelled = {c.labels.get(f"{engines.LABEL}.service") for c in engines.containers(engine, deployment.name)}
         order += sorted(labelled - set(order))
     for name in order:
-        Service.objects.filter(environment=deployment.name, name=name).update(
+        _recorded(f"{name} removed", lambda: Service.objects.filter(environment=deployment.name, name=name).update(
             desired_state=Service.STOPPED, state="removed", container_id=""
-        )
+        ))
         container = engines.container_of(engine, deployment.name, name)
         if container is not None:
             engines.remove(container)
@@ -105,8 +118,11 @@ def restart(deployment, targets=(), engine=None, by="deploy restart", say=_quiet
         container = engines.container_of(engine, deployment.name, name)
         if container is None:
             raise DeploymentError(f"{name} is not deployed in {deployment.name}: use deploy up")
-        row = _service_row(deployment, name)
-        restart_container(row, container, reason=f"asked by {by}", by=by)
+        row = _recorded("restart", lambda: _service_row(deployment, name))
+        if row is None:
+            container.restart(timeout=10)
+        else:
+            restart_container(row, container, reason=f"asked by {by}", by=by)
         healthy, detail = wait_healthy(deployment.definitions[name].health, container, timeout)
         say(f"{name}: restarted, {'healthy' if healthy else 'not healthy'} ({detail})")
     return names
@@ -158,7 +174,7 @@ def status(deployment, targets=(), engine=None, now=None):
     for name in deployment.select(targets, with_dependencies=False):
         definition = deployment.definitions[name]
         container = engines.container_of(engine, deployment.name, name)
-        record = Service.objects.filter(environment=deployment.name, name=name).first()
+        record = _recorded("status", lambda: Service.objects.filter(environment=deployment.name, name=name).first())
         restarts = record.restarts.count() if record else 0
         if container is None:
             rows.append(StatusRow(name, definition.group, "not deployed", "-", restarts, "-", "-"))
@@ -201,54 +217,59 @@ def tail_logs(container, lines=100):
 
 
 def monitor_services(now=None, engine=None):
-    """One monitor pass over every service meant to be running: record its
-    health, and apply its restart policy when it has failed. Returns a list
-    of (service, what happened)."""
-    rows = list(Service.objects.filter(desired_state=Service.RUNNING))
-    if not rows:
-        return []
+    """One monitor pass over every abf container on the engine (the engine's
+    labels say what is deployed, so the worker of a deployed abf adopts what
+    `deploy up` started): record its health, and apply its restart policy
+    when it has failed. A removed container was meant to go (deploy down)
+    and is not brought back. Returns [(service, what happened)]."""
     now = now or timezone.now()
-    engine = engine or engines.client()
-    outcomes = []
-    for environment in sorted({r.environment for r in rows}):
-        try:
-            deployment = load_deployment(environment)
-        except DeploymentError as exc:
-            log.error("deployment monitor: environment %s cannot be loaded: %s", environment, exc)
+    try:
+        engine = engine or engines.client()
+    except DeploymentError as exc:
+        expected = Service.objects.filter(desired_state=Service.RUNNING).exists()
+        (log.error if expected else log.debug)("deployment monitor: %s", exc)
+        return []
+    outcomes, seen = [], set()
+    for container in engines.containers(engine):
+        labels = container.labels
+        environment, name = labels.get(f"{engines.LABEL}.environment"), labels.get(f"{engines.LABEL}.service")
+        if not environment or not name:
             continue
-        for row in (r for r in rows if r.environment == environment):
-            outcomes.append((row.name, _check(row, deployment, engine, now)))
+        row, _ = Service.objects.get_or_create(
+            environment=environment, name=name, defaults={"group": labels.get(f"{engines.LABEL}.group", "")}
+        )
+        seen.add(row.pk)
+        try:
+            health, policy = engines.policies(container)
+        except ValueError as exc:
+            outcomes.append((name, f"labels unreadable: {exc}"))
+            continue
+        outcomes.append((name, _check(row, container, health, policy, now)))
+    Service.objects.filter(desired_state=Service.RUNNING).exclude(pk__in=seen).update(
+        desired_state=Service.STOPPED, state="removed", container_id=""
+    )
     HealthRecord.objects.filter(checked_at__lt=now - timedelta(days=HEALTH_HISTORY_DAYS)).delete()
     return outcomes
 
 
-def _check(row, deployment, engine, now):
-    definition = deployment.definitions.get(row.name)
-    if definition is None:
-        return "no longer defined"
-    container = engines.container_of(engine, row.environment, row.name)
-    if container is None:
-        healthy, detail, latency, state, exit_code = False, "container missing", None, "missing", None
-    else:
-        healthy, detail, latency = engines.probe(definition.health, container)
-        state, exit_code = container.status, container.attrs.get("State", {}).get("ExitCode")
+def _check(row, container, health, policy, now):
+    healthy, detail, latency = engines.probe(health, container)
+    state, exit_code = container.status, container.attrs.get("State", {}).get("ExitCode")
     with transaction.atomic():
         HealthRecord.objects.create(service=row, checked_at=now, state=state, healthy=healthy, detail=detail, latency_ms=latency)
-        row.state, row.checked_at = state, now
-        row.container_id = container.id if container else ""
+        row.state, row.checked_at, row.container_id = state, now, container.id
+        row.desired_state = Service.RUNNING
         row.failures_in_a_row = 0 if healthy else row.failures_in_a_row + 1
         row.health = Service.HEALTHY if healthy else Service.UNHEALTHY
         row.save()
     if healthy:
         return "healthy"
-    failed = state != "running" or row.failures_in_a_row >= definition.health.retries
-    if not failed:
-        return f"unhealthy ({row.failures_in_a_row} of {definition.health.retries})"
-    return _apply_policy(row, definition, deployment, container, state, exit_code, detail, engine, now)
+    if state == "running" and row.failures_in_a_row < health.retries:
+        return f"unhealthy ({row.failures_in_a_row} of {health.retries})"
+    return _apply_policy(row, policy, container, state, exit_code, detail, now)
 
 
-def _apply_policy(row, definition, deployment, container, state, exit_code, detail, engine, now):
-    policy = definition.restart
+def _apply_policy(row, policy, container, state, exit_code, detail, now):
     if policy.policy == "no":
         return "failed; restart policy no"
     if policy.policy == "on-failure" and state == "exited" and exit_code == 0:
@@ -257,31 +278,21 @@ def _apply_policy(row, definition, deployment, container, state, exit_code, deta
         return "failed; restarts given up"
     recent = list(row.restarts.filter(by="monitor", at__gt=now - timedelta(seconds=policy.window_seconds)).order_by("at"))
     if len(recent) >= policy.max_restarts:
-        return _give_up(row, definition, len(recent), detail, now)
+        return _give_up(row, policy, len(recent), detail, now)
     if recent:
-        wait = policy.backoff_seconds * 2 ** (len(recent) - 1)
-        due = recent[-1].at + timedelta(seconds=wait)
+        due = recent[-1].at + timedelta(seconds=policy.backoff_seconds * 2 ** (len(recent) - 1))
         if now < due:
             return f"failed; next restart after backoff at {due:%H:%M:%S}"
     reason = f"{detail} (restart {len(recent) + 1} of {policy.max_restarts} in {policy.window_seconds:g} s)"
-    if container is None:
-        entry = deployment.services[row.name]
-        engines.ensure_image(engine, entry, log.info)
-        container, _ = engines.start(engine, entry, deployment.network_name, row.name)
-        with transaction.atomic():
-            Restart.objects.create(service=row, at=now, reason=reason, by="monitor")
-            row.container_id, row.started_at, row.failures_in_a_row = container.id, now, 0
-            row.save()
-    else:
-        restart_container(row, container, reason, by="monitor", now=now)
+    restart_container(row, container, reason, by="monitor", now=now)
     log.warning("deployment monitor restarted %s: %s", row, reason)
     return "restarted"
 
 
-def _give_up(row, definition, count, detail, now):
+def _give_up(row, policy, count, detail, now):
     message = (
         f"{row.name} ({row.environment}) keeps failing: restarted {count} times within "
-        f"{definition.restart.window_seconds:g} s, its limit; abf stops restarting it. Last check: {detail}"
+        f"{policy.window_seconds:g} s, its limit; abf stops restarting it. Last check: {detail}"
     )
     with transaction.atomic():
         row.given_up_at = now
