@@ -83,10 +83,15 @@ def container_of(engine, environment, service):
     return found[0] if found else None
 
 
-def ensure_image(engine, entry, log):
-    """Build from the rendered build context, or use (or pull) the image."""
+def ensure_image(engine, entry, log, built=None):
+    """Build from the rendered build context (once per `built` set: web and
+    worker share abf's image), or use (or pull) the image."""
     image = entry["image"]
+    if "build" in entry and built is not None and image in built:
+        return
     if "build" in entry:
+        if built is not None:
+            built.add(image)
         log(f"building {image}")
         try:
             engine.images.build(

@@ -39,9 +39,10 @@ def up(deployment, targets=(), engine=None, say=_quiet, timeout=None):
     deployment.write()
     if any("networks" in deployment.services[n] for n in names):
         engines.ensure_network(engine, deployment.network_name)
+    built = set()
     for name in names:
         definition, entry = deployment.definitions[name], deployment.services[name]
-        engines.ensure_image(engine, entry, say)
+        engines.ensure_image(engine, entry, say, built)
         container, created = engines.start(engine, entry, deployment.network_name, name)
         say(f"{name}: {'started' if created else 'already running'} ({container.name}); waiting for {definition.health.describe()}")
         healthy, detail = wait_healthy(definition.health, container, timeout)

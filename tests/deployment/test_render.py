@@ -44,6 +44,10 @@ def test_every_shipped_service_renders_valid_compose(db, production_env, environ
             assert entry["labels"]["org.abf.service"] == name
     assert files["app"]["x-abf"]["start_after_groups"] == ["data"]
     assert files["data"]["services"]["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    if environment == "everything":
+        assert "job_name: prometheus" in deployment.files["observability/prometheus.yml"]
+        mount = files["observability"]["services"]["observability"]["volumes"][0]
+        assert mount.endswith("/everything/observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro")
 
 
 def test_production_wires_the_settings_into_the_services(db, production_env):
