@@ -7,6 +7,7 @@ against the Compose Specification schema.
 any bad input, so nothing is started or written from bad material;
 `Deployment.write()` puts the files in build/<environment>/.
 """
+import functools
 import hashlib
 import json
 import logging
@@ -387,6 +388,7 @@ def _duration(value):
     return isinstance(value, str) and re.fullmatch(r"(\d+(\.\d+)?(us|ms|s|m|h))+", value) is not None
 
 
+@functools.lru_cache(maxsize=1)
 def compose_validator():
     checker = jsonschema.FormatChecker()
     checker.checks("duration")(_duration)

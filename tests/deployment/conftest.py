@@ -130,7 +130,7 @@ def demo(app_services, engine, serve_folder, request):
     app_services.environment(environment, f"network_mode: host\ngroups: [demo, flaky]\n")
     app_services.service(
         "demo/backend", HTTP_SERVICE.format(name="backend", group="demo", depends_on="[]", port=backend),
-        compose_yml_j2=HTTP_COMPOSE.format(port=backend, upstream="", delay=1.0, srv=serve_folder),
+        compose_yml_j2=HTTP_COMPOSE.format(port=backend, upstream="", delay=0.5, srv=serve_folder),
     )
     app_services.service(
         "demo/frontend", HTTP_SERVICE.format(name="frontend", group="demo", depends_on="[backend]", port=frontend),

@@ -102,3 +102,14 @@ def test_nothing_starts_from_bad_material(db, app_services, docker_engine, monke
     engine = docker.DockerClient(base_url=docker_engine)
     assert engine.containers.list(all=True, filters={"label": "org.abf.environment=shop"}) == []
     assert not os.path.exists(os.path.join(settings.ABF_DEPLOY_BUILD_DIR, "shop"))
+
+
+def test_exit_codes_and_help(tmp_path):
+    from tests.test_deployment_checks import manage
+
+    env = {"ABF_VAR_DIR": str(tmp_path), "ABF_DEPLOY_BUILD_DIR": str(tmp_path / "build")}
+    missing = manage("deploy", "render", "--env", "nowhere", env=env)
+    assert missing.returncode == 1 and "CommandError: no environment 'nowhere'" in missing.stderr
+    assert manage("deploy", env=env).returncode == 2
+    help_text = manage("deploy", "status", "--help", env=env).stdout
+    assert "--json" in help_text and "[ENVIRONMENT] GROUP|SERVICE" in help_text

@@ -1,6 +1,5 @@
 """python manage.py deploy render|up|down|restart|status|logs [ENVIRONMENT] [GROUP|SERVICE...]"""
 import json
-import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -43,7 +42,7 @@ class Command(BaseCommand):
                 "--env", dest="environment", default=None,
                 help=f"The environment (default: ABF_DEPLOY_ENV, now {settings.ABF_DEPLOY_ENV!r}).",
             )
-            if action in ("render", "up", "restart"):
+            if action in ("render", "up"):
                 sub.add_argument(
                     "--expose", action="store_true",
                     help="Bind published ports (and host-network listeners) to 0.0.0.0 instead of 127.0.0.1. "
@@ -129,5 +128,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"== {name}: not deployed")
                 continue
             self.stdout.write(f"== {name} ({container.name}, {container.status})")
-            sys.stdout.flush()
             self.stdout.write(services.tail_logs(container, options["tail"]).rstrip("\n"))
