@@ -22,7 +22,11 @@ COMPOSE_TEMPLATE = "compose.yml.j2"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESTART_POLICIES = ("always", "on-failure", "no")
 HEALTH_KINDS = ("http", "tcp", "command")
-SERVICE_FIELDS = {"name", "group", "description", "image", "build", "depends_on", "health", "restart", "ports", "enabled"}
+SERVICE_FIELDS = {
+    "name", "group", "description", "image", "build", "depends_on", "health", "restart", "ports", "enabled", "network_mode",
+}
+# "" is the environment's own network (abf-ENV); a service may choose none or host.
+NETWORK_MODES = ("", "host", "none")
 HEALTH_FIELDS = {*HEALTH_KINDS, "interval_seconds", "timeout_seconds", "retries", "start_period_seconds"}
 RESTART_FIELDS = {"policy", "max_restarts", "window_seconds", "backoff_seconds"}
 
@@ -72,6 +76,7 @@ class ServiceDefinition:
     depends_on: list = field(default_factory=list)
     ports: list = field(default_factory=list)  # [(host_port, container_port)]
     description: str = ""
+    network_mode: str = None  # None: the environment's
     raw: dict = field(default_factory=dict)
 
     @property
@@ -186,6 +191,9 @@ def build_definition(raw, source):
         if not isinstance(raw[key], str) or not NAME.match(raw[key]):
             fail(key, f"{raw[key]!r} must be lower-case letters, digits and '-'")
 
+    network_mode = raw.get("network_mode")
+    if network_mode is not None and network_mode not in NETWORK_MODES[1:]:
+        fail("network_mode", f"{network_mode!r} is not none or host (leave it out for the environment's network)")
     depends_on = raw.get("depends_on") or []
     if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
         fail("depends_on", "must be a list of service names")
@@ -195,7 +203,7 @@ def build_definition(raw, source):
         image=str(raw.get("image") or ""), build=_build(raw.get("build"), source, fail),
         depends_on=list(depends_on), ports=_ports(raw.get("ports") or [], fail),
         health=_health(raw["health"], fail), restart=_restart(raw["restart"], fail),
-        description=str(raw.get("description") or ""), raw=raw,
+        description=str(raw.get("description") or ""), network_mode=network_mode, raw=raw,
     )
 
 

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import yaml
@@ -25,12 +25,11 @@ from django.db import DatabaseError
 from execution.container_image import PYTHON_IN_IMAGE
 
 from deployment.catalog import (
-    COMPOSE_TEMPLATE, NAME, DeploymentError, build_definition, check_dependencies, deep_merge,
+    COMPOSE_TEMPLATE, NAME, NETWORK_MODES, DeploymentError, build_definition, check_dependencies, deep_merge,
     dependency_order, parse_yaml, read_raw_definitions, render_template, service_roots,
 )
 
 ENVIRONMENT_FIELDS = {"description", "network_mode", "groups", "values", "services"}
-NETWORK_MODES = ("", "host", "none")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
 MASK = "********"
 LABEL = "org.abf"
@@ -117,7 +116,8 @@ def get_environment(name):
 def _url_parts(url):
     parts = urlsplit(url or "")
     return {
-        "scheme": parts.scheme, "user": parts.username or "", "password": parts.password or "",
+        "scheme": parts.scheme, "user": unquote(parts.username or ""), "password": unquote(parts.password or ""),
+        "quoted_password": parts.password or "",
         "host": parts.hostname or "", "port": parts.port or "", "name": parts.path.lstrip("/"), "url": url or "",
     }
 
@@ -145,7 +145,6 @@ def render_context(environment, expose):
     if redis_url:
         app_environment["REDIS_URL"] = redis_url
     app_environment.update({str(k): str(v) for k, v in (values.get("app_environment") or {}).items()})
-    host_network = environment.network_mode == "host"
     return {
         "environment": environment.name,
         "values": values,
@@ -162,19 +161,27 @@ def render_context(environment, expose):
         "app_environment": app_environment,
         "network_mode": environment.network_mode,
         "expose": expose,
-        # Where a service's own process listens. On the host's network the
-        # process itself decides who can reach it (nothing is published);
-        # inside a container network the published port decides.
-        "listen_address": ("0.0.0.0" if expose else "127.0.0.1") if host_network else "0.0.0.0",
+        "listen_address": listen_address(environment.network_mode, expose),
         "publish_address": "0.0.0.0" if expose else "127.0.0.1",
         "require": require,
     }
 
 
+def listen_address(network_mode, expose):
+    """Where a service's own process listens. On the host's network the
+    process itself decides who can reach it (nothing is published); inside
+    a container network the published port decides."""
+    if network_mode == "host":
+        return "0.0.0.0" if expose else "127.0.0.1"
+    return "0.0.0.0"
+
+
 def secrets_in(context):
     """Every value render output must not show: the secret key, passwords in
     the URLs, and variables and values whose names say they are secret."""
-    found = {context["secret_key"], context["database"]["password"], context["redis"]["password"]}
+    found = {context["secret_key"]}
+    for url in (context["database"], context["redis"]):
+        found.update((url["password"], url["quoted_password"]))
     found.update(v for k, v in context["env"].items() if SECRET_NAME.search(k))
     found.update(v for k, v in context["app_environment"].items() if SECRET_NAME.search(k))
 
@@ -189,10 +196,21 @@ def secrets_in(context):
     return sorted((s for s in found if s), key=len, reverse=True)
 
 
-def mask(text, secrets):
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
+def mask(value, secrets):
+    """Secrets replaced in a text, or in every string of a compose document
+    (before it is dumped, so YAML quoting cannot hide one)."""
+    if isinstance(value, dict):
+        return {k: mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+    return value
+
+
+def dump_compose(document):
+    return yaml.safe_dump(document, sort_keys=False, width=1000)
 
 
 @dataclass
@@ -202,6 +220,7 @@ class Deployment:
     definitions: dict  # name -> ServiceDefinition (enabled ones)
     services: dict  # name -> compose service entry
     files: dict  # relative path under build/<env>/ -> text
+    documents: dict  # compose file path -> its document
     secrets: list
     build_root: Path
 
@@ -240,6 +259,8 @@ class Deployment:
 
     def shown(self, relative_path):
         """A rendered file as the user may see it: secrets masked."""
+        if relative_path in self.documents:
+            return dump_compose(mask(self.documents[relative_path], self.secrets))
         return mask(self.files[relative_path], self.secrets)
 
     def write(self):
@@ -250,8 +271,14 @@ class Deployment:
         for relative, text in sorted(self.files.items()):
             path = folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            path.chmod(0o600 if any(s in text for s in self.secrets) else 0o644)
+            secret = any(s in text for s in self.secrets)
+            # Created (or truncated) owner-only before a secret is written.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(text)
+            if not secret:
+                path.chmod(0o644)
             written.append(path)
         return written
 
@@ -277,7 +304,11 @@ def load_deployment(environment_name, expose=False):
     files, services = {}, {}
     for name, definition in definitions.items():
         build_dir = build_root / environment.name / name
-        service_context = {**context, "service": {"name": name, "group": definition.group}, "build_dir": str(build_dir)}
+        network_mode = environment.network_mode if definition.network_mode is None else definition.network_mode
+        service_context = {
+            **context, "service": {"name": name, "group": definition.group}, "build_dir": str(build_dir),
+            "network_mode": network_mode, "listen_address": listen_address(network_mode, expose),
+        }
         extra = {}
         for template in sorted(definition.folder.glob("*.j2")):
             text = render_template(template, service_context)
@@ -285,13 +316,14 @@ def load_deployment(environment_name, expose=False):
                 extra = _compose_keys(parse_yaml(text, template), template)
             else:
                 files[f"{name}/{template.name[:-3]}"] = text
-        services[name] = compose_service(definition, extra, environment, context, build_dir, definitions)
+        services[name] = compose_service(definition, extra, environment, service_context, definitions)
 
-    deployment = Deployment(environment, expose, definitions, services, files, secrets_in(context), build_root)
+    deployment = Deployment(environment, expose, definitions, services, files, {}, secrets_in(context), build_root)
     for group in deployment.groups:
         document = compose_document(deployment, group)
         validate_compose(document, f"{deployment.compose_path(group)} (environment {environment.name})")
-        files[deployment.compose_path(group)] = yaml.safe_dump(document, sort_keys=False, width=1000)
+        deployment.documents[deployment.compose_path(group)] = document
+        files[deployment.compose_path(group)] = dump_compose(document)
     return deployment
 
 
@@ -308,7 +340,7 @@ def _compose_keys(data, template):
     return data
 
 
-def compose_service(definition, extra, environment, context, build_dir, definitions):
+def compose_service(definition, extra, environment, context, definitions):
     """The compose entry of one service: what service.yml says, plus the keys
     its compose.yml.j2 adds."""
     entry = {
@@ -317,7 +349,7 @@ def compose_service(definition, extra, environment, context, build_dir, definiti
     }
     if definition.build:
         dockerfile = definition.build["dockerfile"]
-        rendered = build_dir / dockerfile
+        rendered = Path(context["build_dir"]) / dockerfile
         source = definition.folder / dockerfile
         entry["build"] = {
             "context": str((Path(context["project_dir"]) / definition.build["context"]).resolve()),
@@ -340,14 +372,14 @@ def compose_service(definition, extra, environment, context, build_dir, definiti
             "retries": health.retries, "start_period": f"{health.start_period_seconds}s",
         }
     entry["restart"] = definition.restart.compose_value()
-    if environment.network_mode:
-        entry["network_mode"] = environment.network_mode
+    if context["network_mode"]:
+        entry["network_mode"] = context["network_mode"]
     else:
         entry["networks"] = ["abf"]
-    if definition.ports and environment.network_mode != "host":
+    if definition.ports and not context["network_mode"]:
         # Published on loopback unless --expose. On the host's network the
-        # engine (and compose) refuse port bindings: the process listens on
-        # listen_address itself.
+        # engine (and compose) refuse port bindings (the process listens on
+        # listen_address itself); with no network there is nothing to publish.
         entry["ports"] = [f"{context['publish_address']}:{host}:{container}" for host, container in definition.ports]
     entry["labels"] = {
         f"{LABEL}.environment": environment.name,
@@ -377,7 +409,7 @@ def compose_document(deployment, group):
     })
     if volumes:
         document["volumes"] = {v: {"name": v} for v in volumes}
-    if not deployment.environment.network_mode:
+    if any("networks" in deployment.services[n] for n in names):
         # One network shared by every group of the environment; `deploy up`
         # creates it (with plain compose: docker network create abf-<env>).
         document["networks"] = {"abf": {"name": deployment.network_name, "external": True}}

@@ -181,12 +181,22 @@ def status(deployment, targets=(), engine=None, now=None):
             rows.append(StatusRow(name, definition.group, "not deployed", "-", restarts, "-", "-"))
             continue
         started = container.attrs.get("State", {}).get("StartedAt", "")
-        uptime = _uptime(started, now) if container.status == "running" else "-"
-        health = record.health if record else Service.UNKNOWN
+        running = container.status == "running"
+        uptime = _uptime(started, now) if running else "-"
+        health = _live_health(definition.health, container) if running else "-"
         if record and record.given_up_at:
             health += " (given up)"
         rows.append(StatusRow(name, definition.group, container.status, health, restarts, uptime, _ports(container)))
     return rows
+
+
+def _live_health(health, container):
+    """The engine's own view for command checks it runs; else a probe now."""
+    engine_view = (container.attrs.get("State", {}).get("Health") or {}).get("Status")
+    if health.kind == "command" and engine_view:
+        return engine_view
+    healthy, _, _ = engines.probe(health, container)
+    return Service.HEALTHY if healthy else Service.UNHEALTHY
 
 
 def _ports(container):

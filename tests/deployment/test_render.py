@@ -3,6 +3,7 @@ under the Compose Specification schema; ports stay on loopback unless
 --expose; `deploy render` masks secrets it writes for real."""
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -13,12 +14,14 @@ from deployment.models import DeploymentEnvironment
 from deployment.rendering import compose_validator, load_deployment, validate_compose
 
 SHIPPED = {"web", "worker", "postgres", "redis", "executor-read", "executor-write"}
-DB_PASSWORD, REDIS_PASSWORD, SECRET_KEY = "pg-Secret-7781", "redis-Secret-4410", "production-secret-key-0123456789-abcdef"
+# Characters YAML quotes and URLs encode must not let a secret slip through.
+DB_PASSWORD, REDIS_PASSWORD = "pg'Secret@7781", "redis-Secret-4410"
+SECRET_KEY = 'production-secret-key-"0123456789"-abcdef'
 
 
 @pytest.fixture
 def production_env(monkeypatch, settings, app_services):
-    monkeypatch.setenv("DATABASE_URL", f"postgres://abf:{DB_PASSWORD}@postgres:5432/abf")
+    monkeypatch.setenv("DATABASE_URL", f"postgres://abf:{quote(DB_PASSWORD)}@postgres:5432/abf")
     monkeypatch.setenv("REDIS_URL", f"redis://:{REDIS_PASSWORD}@redis:6379/0")
     monkeypatch.setenv("ABF_ALLOWED_HOSTS", "abf.example.org")
     settings.SECRET_KEY = SECRET_KEY
@@ -53,13 +56,15 @@ def test_every_shipped_service_renders_valid_compose(db, production_env, environ
 def test_production_wires_the_settings_into_the_services(db, production_env):
     files = compose_files(load_deployment("production"))
     web = files["app"]["services"]["web"]
-    assert web["environment"]["DATABASE_URL"] == f"postgres://abf:{DB_PASSWORD}@postgres:5432/abf"
+    assert web["environment"]["DATABASE_URL"] == f"postgres://abf:{quote(DB_PASSWORD)}@postgres:5432/abf"
     assert web["environment"]["ABF_SECRET_KEY"] == SECRET_KEY
     assert web["environment"]["ABF_SECURE"] == "1"
     assert files["data"]["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == DB_PASSWORD
     assert "/var/run/docker.sock:/var/run/docker.sock" in files["app"]["services"]["worker"]["volumes"]
     executor = files["execution"]["services"]["executor-read"]
     assert executor["read_only"] is True and executor["cap_drop"] == ["ALL"] and executor["user"] == "65534:65534"
+    assert executor["network_mode"] == "none"  # like a per-execution container: no way to the database or broker
+    assert "networks" not in files["execution"]
 
 
 def test_ports_bind_to_loopback_unless_expose(db, production_env):
@@ -81,13 +86,13 @@ def test_on_the_host_network_nothing_is_published_and_the_process_listens_on_loo
 def test_render_command_masks_secrets_and_writes_them_for_real(db, production_env, settings, capsys):
     call_command("deploy", "render", "--env", "production")
     shown = capsys.readouterr().out
-    for secret in (DB_PASSWORD, REDIS_PASSWORD, SECRET_KEY):
+    for secret in (DB_PASSWORD, quote(DB_PASSWORD), "pg''Secret", REDIS_PASSWORD, SECRET_KEY, "0123456789"):
         assert secret not in shown
-    assert "POSTGRES_PASSWORD: ********" in shown and "ABF_SECRET_KEY: ********" in shown
+    assert "POSTGRES_PASSWORD: '********'" in shown and "ABF_SECRET_KEY: '********'" in shown
     assert "127.0.0.1:8000:8000" in shown
     folder = Path(settings.ABF_DEPLOY_BUILD_DIR) / "production"
     data = folder / "compose-data.yml"
-    assert DB_PASSWORD in data.read_text()
+    assert yaml.safe_load(data.read_text())["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == DB_PASSWORD
     assert stat.S_IMODE(data.stat().st_mode) == 0o600
     execution = folder / "compose-execution.yml"
     assert stat.S_IMODE(execution.stat().st_mode) == 0o644  # nothing secret in it
