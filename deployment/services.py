@@ -111,6 +111,26 @@ def down(deployment, targets=(), engine=None, say=_quiet):
     return order
 
 
+def down_by_labels(environment, engine=None, say=_quiet):
+    """Remove an environment's containers when its services cannot be
+    rendered (a broken template, a missing variable): the labels say what
+    is there, the newest (the dependants) first."""
+    engine = engine or engines.client()
+    found = sorted(engines.containers(engine, environment), key=lambda c: c.attrs.get("Created", ""), reverse=True)
+    names = []
+    for container in found:
+        name = container.labels.get(f"{engines.LABEL}.service", container.name)
+        _recorded(f"{name} removed", lambda: Service.objects.filter(environment=environment, name=name).update(
+            desired_state=Service.STOPPED, state="removed", container_id=""
+        ))
+        engines.remove(container)
+        say(f"{name}: stopped and removed")
+        names.append(name)
+    for network in engine.networks.list(names=[f"abf-{environment}"]):
+        network.remove()
+    return names
+
+
 def restart(deployment, targets=(), engine=None, by="deploy restart", say=_quiet, timeout=None):
     """Restart the targets in dependency order and wait for their health."""
     engine = engine or engines.client()

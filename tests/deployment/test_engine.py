@@ -76,3 +76,11 @@ def test_a_service_that_never_gets_healthy_fails_up_with_its_logs(demo, app_serv
     )
     with pytest.raises(CommandError, match=r"(?s)mute did not become healthy: container exited \(exit code 1\).*Connection refused"):
         deploy("up", demo.environment, "mute", "--timeout", "3")
+
+
+def test_down_works_even_when_the_templates_no_longer_render(demo, app_services):
+    deploy("up", demo.environment)
+    (app_services.root / "demo/backend/compose.yml.j2").write_text("command: [{{ values.gone }}]\n")
+    output = deploy("down", demo.environment)
+    assert "frontend: stopped and removed" in output.splitlines()[0]
+    assert demo.containers() == []

@@ -63,7 +63,16 @@ class Command(BaseCommand):
     def handle(self, action, targets, environment, **options):
         try:
             environment, targets = self._environment(environment, targets)
-            deployment = load_deployment(environment, expose=options.get("expose", False))
+            try:
+                deployment = load_deployment(environment, expose=options.get("expose", False))
+            except DeploymentError as exc:
+                if action != "down" or targets:
+                    raise
+                # Taking everything down must not depend on the templates.
+                self.stderr.write(f"{exc}\nRemoving environment {environment}'s containers by their labels.")
+                names = services.down_by_labels(environment, say=self.say)
+                self.say(f"Down: {', '.join(names) or 'nothing was deployed'} ({environment}).")
+                return
             return getattr(self, f"do_{action}")(deployment, targets, options)
         except DeploymentError as exc:
             raise CommandError(str(exc))
