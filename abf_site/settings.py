@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "execution",
     "memory",
     "providers",
+    "deployment",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,17 @@ ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
 # were approved the write list. Empty: no network at all in the sandbox.
 ABF_EPICS_READ_ADDR_LIST = env_list("ABF_EPICS_READ_ADDR_LIST")
 ABF_EPICS_WRITE_ADDR_LIST = env_list("ABF_EPICS_WRITE_ADDR_LIST")
+
+# --- Deployment ------------------------------------------------------------------
+# Service folders of the application, walked after the framework's own
+# services/ (a later folder overrides an earlier one by service name).
+ABF_SERVICE_PATHS = [p for p in os.environ.get("ABF_SERVICE_PATHS", "").split(os.pathsep) if p]
+# Where `deploy render` and `deploy up` write the rendered files.
+ABF_DEPLOY_BUILD_DIR = os.environ.get("ABF_DEPLOY_BUILD_DIR", str(BASE_DIR / "build"))
+# The environment `deploy` and find_service() use when none is named.
+ABF_DEPLOY_ENV = os.environ.get("ABF_DEPLOY_ENV", "dev")
+# Who gets the alerts (a restart policy that gave up): comma-separated e-mail addresses.
+ADMINS = [(address, address) for address in env_list("ABF_ADMINS")]
 
 # Data sources the graph consults before planning: enable, disable and
 # configure providers by name (JSON), e.g.
