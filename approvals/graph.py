@@ -271,6 +271,25 @@ def _with_db(node):
 # --- Running it -------------------------------------------------------------------
 
 
+_checkpointer_ready = False
+
+
+def _set_up_once(saver):
+    """Create or migrate the checkpoint tables, once per process, under a
+    lock: workers starting together would otherwise race on the saver's
+    migration table (a duplicate key, and a run failed for nothing)."""
+    global _checkpointer_ready
+    if _checkpointer_ready:
+        return
+    with saver.conn.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext('abf:langgraph checkpoints'))")
+        try:
+            saver.setup()
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext('abf:langgraph checkpoints'))")
+    _checkpointer_ready = True
+
+
 @contextlib.contextmanager
 def checkpointer():
     """The durable checkpointer: Postgres when the database is, else SQLite."""
@@ -278,7 +297,7 @@ def checkpointer():
         from langgraph.checkpoint.postgres import PostgresSaver
 
         with PostgresSaver.from_conn_string(settings.DATABASE_URL) as saver:
-            saver.setup()
+            _set_up_once(saver)
             yield saver
     else:
         from langgraph.checkpoint.sqlite import SqliteSaver

@@ -8,6 +8,7 @@ import json
 import pytest
 import requests
 
+from approvals import services
 from approvals.models import ApprovalRequest, Run
 from execution.models import ExecutionRecord
 from tests.conftest import wait_for
@@ -16,13 +17,14 @@ from tests.production.conftest import browser_session, decide_on_page
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-async def first_pushed_request(server, session, timeout=30):
+async def first_pushed_request(server, session, timeout=30, idle=0):
     import websockets
 
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
     uri = server.url.replace("http://", "ws://") + "/ws/approvals/"
     async with websockets.connect(uri, additional_headers={"Cookie": cookie, "Origin": server.url}) as socket:
         assert json.loads(await socket.recv())["event"] == "snapshot"
+        await asyncio.sleep(idle)
 
         async def read():
             while True:
@@ -61,3 +63,19 @@ def test_request_approve_run_across_processes(deployment, operator, reviewer):
     assert record.stdout == "beam 42\n" and record.approved_by == reviewer
     status = requests.get(f"{web_a.url}/api/runs/{run.pk}/", auth=(operator.username, "pw-" + operator.username), timeout=10)
     assert status.json()["status"] == "finished"
+
+
+def test_an_idle_socket_still_gets_pushes(deployment, operator, reviewer):
+    """Idle longer than redis-py's default 5 s read timeout, which would tear
+    the consumer down (channels_redis#422) unless the layer disables it."""
+    web = deployment.webs[0]
+    session = browser_session(web, reviewer)
+
+    async def scenario():
+        listening = asyncio.ensure_future(first_pushed_request(web, session, idle=8))
+        await asyncio.sleep(8.5)
+        run = await asyncio.to_thread(services.submit_run, operator, 'print("late")')
+        return run, await listening
+
+    run, pushed = asyncio.run(scenario())
+    assert pushed["approval"]["run_id"] == run.pk
