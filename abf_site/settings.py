@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "execution",
     "memory",
     "providers",
+    "audit",
 ]
 
 MIDDLEWARE = [
