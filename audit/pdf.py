@@ -89,7 +89,7 @@ def _p(text, style=CELL):
 
 
 def _table(header, rows, widths):
-    table = Table([[_p(h) for h in header], *[[_p(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1)
+    table = Table([[_p(h) for h in header], *[[_p(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
     return table
 
@@ -241,7 +241,8 @@ class RunStory:
     def _approval_row(key, entry):
         requested, end = entry["requested"], entry["end"]
         info = requested.payload if requested else {}
-        step = info.get("interrupt_key", "")
+        key_parts = str(info.get("interrupt_key", "")).split("-")
+        step = f"(step {int(key_parts[1]) + 1})" if len(key_parts) == 3 and key_parts[1].isdigit() else ""
         votes = "\n".join(
             f"{v.actor_name}: {v.payload.get('verdict')} at {_when(v.at)}"
             + (f" — “{v.payload.get('comment')}”" if v.payload.get("comment") else "")
