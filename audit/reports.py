@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.actions import ACTIONS
-from audit.models import AuditEvent, ChainHead, Verification
+from audit.models import ChainHead
 from audit.services import record_event
 
 FORMATS = ("csv", "json", "pdf")
 CHUNK = 2000
 CSV_COLUMNS = [
-    "seq", "at", "actor", "action", "object_type", "object_id", "object", "run", "subject", "outcome", "pv",
+    "seq", "at", "actor", "actor_id", "action", "object_type", "object_id", "object", "run", "subject", "outcome", "pv",
     "payload", "prev_hash", "hash",
 ]
 
@@ -153,6 +153,7 @@ def event_row(event):
         "seq": event.seq,
         "at": event.at.isoformat(),
         "actor": event.actor_name,
+        "actor_id": event.actor_id,
         "action": event.action,
         "object_type": event.object_type,
         "object_id": event.object_id,
@@ -203,8 +204,4 @@ def iter_json(export, progress=None):
             parts = []
     parts.append("\n]}\n")
     yield "".join(parts)
-
-
-def latest_verification():
-    return Verification.objects.first()
 
