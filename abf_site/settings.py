@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "memory",
     "providers",
     "deployment",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.admin import AuditedChangesAdmin
 from approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Plan, PlanStep, ReviewRule, Run
 
 
@@ -69,7 +70,8 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(admin.ModelAdmin):
+class ApprovalPolicyAdmin(AuditedChangesAdmin, admin.ModelAdmin):
+    audit_family = "policy"
     list_display = ["name", "is_active", "global_mode", "python_mode", "planning_approval", "memory_approval", "writes_enabled", "updated_at"]
     list_filter = ["is_active", "global_mode", "python_mode", "writes_enabled"]
     search_fields = ["name"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from approvals import planning, push
 from approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Plan, PlanStep, Run
+from audit import services as audit
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def submit_run(user, text):
         planning.plan_directly(body)
     with transaction.atomic():
         run = Run.objects.create(user=user, request_text=text.strip(), planning_mode=planning_mode)
+        audit.record_event(user, "run.submitted", run, {"request": run.request_text, "planning_mode": planning_mode})
         transaction.on_commit(lambda: _enqueue("approvals.tasks.start_run", run.pk))
     return run
 
@@ -65,7 +67,10 @@ def set_run_status(run, status, message=None):
     if status in Run.TERMINAL:
         fields["finished_at"] = timezone.now()
     # A finished run stays finished: late or duplicate updates are ignored.
-    changed = Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields)
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields)
+        if changed and status in Run.TERMINAL:
+            audit.record_event(None, "run.ended", run, {"status": status, "message": fields.get("message", run.message)}, outcome=status)
     run.refresh_from_db()
     if changed:
         transaction.on_commit(lambda: push.run_updated(run))
@@ -86,6 +91,7 @@ def record_plan(run, planner, steps):
                 PlanStep(plan=plan, order=i, capability=s.capability, objective=s.objective, inputs=s.inputs)
                 for i, s in enumerate(steps)
             )
+            audit.record_event(None, "plan.made", plan, {"planner": planner, "steps": len(steps), "plan_digest": audit.digest([s.as_dict() for s in steps])})
     return plan
 
 
@@ -123,6 +129,7 @@ def request_approval(run, interrupt_key, kind, context, reason, step=None):
             if step is not None:
                 mark_step(step, PlanStep.Status.WAITING)
         if created:
+            audit.record_event(None, "approval.requested", approval, audit.approval_payload(approval))
             transaction.on_commit(lambda: push.approval_requested(approval))
     return approval
 
@@ -206,6 +213,7 @@ def decide(approval, user, approve, comment="", edited=None):
             ApprovalRequest.objects.filter(pk=locked.pk).update(approved_content=edited)
             locked.approved_content = edited
         if approve and locked.approvals_given < locked.quorum:
+            audit.record_event(user, "approval.voted", locked, audit.vote_payload(locked, approve, comment, edited))
             transaction.on_commit(lambda: push.approval_voted(locked))
             locked.refresh_from_db()
             return locked
@@ -215,6 +223,7 @@ def decide(approval, user, approve, comment="", edited=None):
         )
         if approve and locked.approved_content is not None:
             _apply_edit(locked)
+        audit.record_event(user, "approval.decided", locked, audit.vote_payload(locked, approve, comment, edited), outcome=status)
         transaction.on_commit(lambda: _settled(locked.pk))
     approval.refresh_from_db()
     return approval
@@ -258,6 +267,7 @@ def expire(approval):
             comment="Expired: nobody decided in time, so nothing runs.",
         )
         if expired:
+            audit.record_event(None, "approval.expired", approval, audit.approval_payload(approval), outcome="expired")
             transaction.on_commit(lambda: _settled(approval.pk))
     return bool(expired)
 
@@ -273,8 +283,10 @@ def expire_overdue(now=None):
 
 
 def escalate(approval):
-    if ApprovalRequest.objects.filter(pk=approval.pk, escalated_at__isnull=True).update(escalated_at=timezone.now()):
-        transaction.on_commit(lambda: push.approval_escalated(approval))
+    with transaction.atomic():
+        if ApprovalRequest.objects.filter(pk=approval.pk, escalated_at__isnull=True).update(escalated_at=timezone.now()):
+            audit.record_event(None, "approval.escalated", approval, audit.approval_payload(approval, escalation_group=str(approval.escalation_group)))
+            transaction.on_commit(lambda: push.approval_escalated(approval))
 
 
 def _settled(approval_id):

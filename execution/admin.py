@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 
+from audit.admin import AuditedChangesAdmin
 from execution import services
 from execution.models import EpicsWrite, ExecutionLimits, ExecutionRecord, PvLimit
 
@@ -30,12 +31,13 @@ class ExecutionRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected running executions")
     def cancel(self, request, queryset):
-        count = sum(services.cancel_execution(record) for record in queryset)
+        count = sum(services.cancel_execution(record, request.user) for record in queryset)
         self.message_user(request, f"Cancel requested for {count} running execution(s).", messages.SUCCESS)
 
 
 @admin.register(ExecutionLimits)
-class ExecutionLimitsAdmin(admin.ModelAdmin):
+class ExecutionLimitsAdmin(AuditedChangesAdmin, admin.ModelAdmin):
+    audit_family = "limits"
     list_display = ["__str__", "executor", "wall_time_seconds", "cpu_seconds", "memory_mb", "max_processes", "output_bytes", "file_size_mb"]
     readonly_fields = ["executor", "updated_at"]
 
@@ -51,7 +53,8 @@ class ExecutionLimitsAdmin(admin.ModelAdmin):
 
 
 @admin.register(PvLimit)
-class PvLimitAdmin(admin.ModelAdmin):
+class PvLimitAdmin(AuditedChangesAdmin, admin.ModelAdmin):
+    audit_family = "limits"
     list_display = ["pv", "writable", "min_value", "max_value", "max_step", "verification", "tolerance_percent"]
     list_filter = ["writable", "verification"]
     search_fields = ["pv", "description"]

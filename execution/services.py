@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from approvals import push
 from approvals import services as approval_services
+from audit import services as audit
+from audit.snapshots import changes, snapshot
 from execution import runner
 from execution.analysis import analyze_code, evaluate
 from execution.executors import Limits
@@ -47,6 +49,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
                 step=step, code=step.code, approved_by=approved_by,
                 executor=settings.ABF_EXECUTOR, writes_allowed=allow_writes,
             )
+            audit.record_execution_started(record)
     except IntegrityError:
         record = ExecutionRecord.objects.get(step=step)
         if record.state == ExecutionRecord.State.RUNNING:
@@ -54,6 +57,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
                 state=ExecutionRecord.State.INTERRUPTED, finished_at=timezone.now()
             )
             record.refresh_from_db()
+            audit.record_execution_finished(record)
         return record
 
     approval_services.mark_step(step, step.Status.RUNNING)
@@ -101,18 +105,21 @@ def execute_step(step, approved_by=None, allow_writes=False):
             for write in result.writes
         )
         record.refresh_from_db()
+        audit.record_execution_finished(record)
         approval_services.mark_step(step, STEP_STATUS_OF_STATE.get(state, step.Status.FAILED))
     return record
 
 
-def cancel_execution(record):
+def cancel_execution(record, user=None):
     """Ask a running execution to stop; the worker running it notices within
     a second, kills it and records it as cancelled. False if it had ended."""
-    return bool(
-        ExecutionRecord.objects.filter(
+    with transaction.atomic():
+        asked = ExecutionRecord.objects.filter(
             pk=record.pk, state=ExecutionRecord.State.RUNNING, cancel_requested_at__isnull=True
         ).update(cancel_requested_at=timezone.now())
-    )
+        if asked:
+            audit.record_event(user, "execution.cancel_requested", record, {"step": record.step.order + 1})
+    return bool(asked)
 
 
 class OutputStream:
@@ -160,15 +167,16 @@ def _watch_for_cancel(record_pk, cancel, finished, interval=0.5):
         connection.close()
 
 
-def import_pv_limits(channels, replace=False):
+def import_pv_limits(channels, replace=False, actor=None):
     """Load PV write limits from the reference framework's limits database:
     {"defaults": {...}, "PV:NAME": {"min_value", "max_value", "max_step",
     "writable", "verification"}, ...}; keys starting with "_" are comments.
     "verification" is a level name or {"level": ..., "tolerance_percent": ...}.
-    Returns (created, updated)."""
+    Returns (created, updated). One audit event lists each PV's old and new values."""
     defaults = {"writable": False, "verification": "readback", **channels.get("defaults", {})}
     created = updated = 0
     with transaction.atomic():
+        before = {row.pv: snapshot(row) for row in PvLimit.objects.all()}
         if replace:
             PvLimit.objects.all().delete()
         for pv, entry in channels.items():
@@ -196,4 +204,9 @@ def import_pv_limits(channels, replace=False):
             )
             created += was_created
             updated += not was_created
+        after = {row.pv: snapshot(row) for row in PvLimit.objects.all()}
+        audit.record_event(actor, "limits.imported", None, {
+            "replace": replace, "created": created, "updated": updated,
+            "pvs": {pv: diff for pv in sorted(set(before) | set(after)) if (diff := changes(before.get(pv), after.get(pv)))},
+        })
     return created, updated

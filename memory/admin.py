@@ -45,7 +45,7 @@ class MemoryEntryAdmin(admin.ModelAdmin):
             stored = MemoryEntry.objects.get(pk=obj.pk)
             saved = services.update_memory(stored, request.user, form.cleaned_data["content"], tags=form.cleaned_data["tags"])
         else:
-            saved = services.save_memory(obj.owner, obj.content, source=MemoryEntry.Source.ADMIN, tags=obj.tags)
+            saved = services.save_memory(obj.owner, obj.content, source=MemoryEntry.Source.ADMIN, tags=obj.tags, by=request.user)
         obj.pk = saved.pk
 
     def has_delete_permission(self, request, obj=None):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from approvals import services as approval_services
 from approvals.services import OPERATORS_GROUP
+from audit import services as audit
 from memory import embeddings, search
 from memory.models import MemoryEntry
 
@@ -56,9 +57,10 @@ def _clean_tags(tags):
 
 
 def save_memory(owner, content, *, source=MemoryEntry.Source.RUN, source_run=None, source_step=None,
-                approved_by=None, tags=None):
+                approved_by=None, tags=None, by=None):
     """Store one note for owner, its embedding computed now. A run step saves
-    once: called again for the same run and step, it returns the saved entry."""
+    once: called again for the same run and step, it returns the saved entry.
+    by: who stored it, when not the owner (an admin)."""
     owner = resolve_user(owner)
     content = _clean_content(content)
     if source_run is not None:
@@ -74,6 +76,7 @@ def save_memory(owner, content, *, source=MemoryEntry.Source.RUN, source_run=Non
     try:
         with transaction.atomic():
             entry.save()
+            audit.record_event(by or owner, "memory.saved", entry, {"content": entry.content, "tags": entry.tags, "source": entry.source, "step": source_step, "approved_by": approved_by.get_username() if approved_by else None})
     except IntegrityError:
         # Two workers saved the same step at once: the first one's entry stands.
         return MemoryEntry.objects.get(source_run=source_run, source_step=source_step)
@@ -96,6 +99,7 @@ def update_memory(entry, user, content, tags=None):
         fields["embedding_model"] = embeddings.MODEL_NAME if vector is not None else ""
     with transaction.atomic():
         MemoryEntry.objects.filter(pk=entry.pk).update(**fields)
+        audit.record_event(user, "memory.edited", entry, {"old": {"content": entry.content, "tags": entry.tags}, "new": {"content": content, "tags": fields.get("tags", entry.tags)}})
     entry.refresh_from_db()
     return entry
 
@@ -105,9 +109,10 @@ def delete_memory(entry, user):
     if not can_manage(user, entry):
         raise PermissionError(f"{user} may not delete {entry.owner}'s memory.")
     with transaction.atomic():
-        MemoryEntry.objects.filter(pk=entry.pk, deleted_at__isnull=True).update(
+        if MemoryEntry.objects.filter(pk=entry.pk, deleted_at__isnull=True).update(
             deleted_at=timezone.now(), deleted_by=user
-        )
+        ):
+            audit.record_event(user, "memory.deleted", entry, {"content": entry.content})
     entry.refresh_from_db()
     return entry
 
@@ -249,4 +254,5 @@ def import_file(path):
             )
             for i, (moment, content) in enumerate(new)
         )
+        audit.record_event(audit.cli_actor(), "memory.imported", user, {"file": Path(path).name, "added": len(new), "skipped": len(wanted) - len(new), "digests": [audit.digest(content) for _, content in new]}, subject=user.get_username())
     return user.get_username(), len(new), len(wanted) - len(new)

@@ -5,6 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.services import cli_actor
 from execution.services import import_pv_limits
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         if not isinstance(channels, dict):
             raise CommandError("the limits database must be a JSON object of PV name -> limits")
         try:
-            created, updated = import_pv_limits(channels, replace=replace)
+            created, updated = import_pv_limits(channels, replace=replace, actor=cli_actor())
         except ValueError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"{created} PV limits created, {updated} updated.")
