@@ -87,7 +87,7 @@ def cancel(request, execution_id):
             "Only the person who started this run, or staff, may cancel it.", content_type="text/plain"
         )
     step = record.step.order + 1
-    if services.cancel_execution(record):
+    if services.cancel_execution(record, request.user):
         messages.success(request, f"Cancelling step {step}: it stops within a few seconds.")
     else:
         record.refresh_from_db()

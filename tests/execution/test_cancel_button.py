@@ -3,6 +3,7 @@ import pytest
 from django.test import Client
 
 from approvals import services
+from audit.models import AuditEvent
 from execution.models import ExecutionRecord
 from tests.conftest import make_user
 from tests.execution.artifact_factories import make_execution
@@ -30,6 +31,8 @@ def test_the_owner_cancels_a_running_execution(client, operator, running):
     assert response.redirect_chain[-1][0] == f"/runs/{running.run.pk}/"
     assert "Cancelling step 1" in response.content.decode()
     assert requested(running)
+    # The audit trail says who pressed it.
+    assert AuditEvent.objects.get(action="execution.cancel_requested").actor_name == operator.username
     # Until the worker records it, the page says so instead of offering the button again.
     page = client.get(f"/runs/{running.run.pk}/").content.decode()
     assert "cancel requested, stopping" in page and 'class="cancel"' not in page
