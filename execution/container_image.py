@@ -19,6 +19,7 @@ import epics
 
 CONTEXT = Path(__file__).resolve().parent / "container"
 HARNESS_IN_IMAGE = "/opt/abf/harness.py"
+MATPLOTLIB_CACHE_IN_IMAGE = "/opt/abf/matplotlib"
 PYTHON_IN_IMAGE = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
 PACKAGES = ("epics", "numpy", "numpy.libs", "pyparsing")
 # Parts of the standard library agent code never needs in a sandbox.
