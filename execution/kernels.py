@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_SECONDS = 30
 CONFIGURE_TIMEOUT_SECONDS = 10
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-FIGURE_TYPES = {"image/png": "png", "image/svg+xml": "svg"}
 
 
 class KernelUnusable(Exception):
@@ -328,23 +327,6 @@ def status_of(collector, messages, exit_code, oom, limits, notes):
 # A process the kernel stops for a limit (RLIMIT_CPU: SIGXCPU, then SIGKILL)
 # ends by that signal; bubblewrap reports it as 128 + signal.
 KILLED_BY_LIMIT_CODES = {-24, -9, 128 + 24, 128 + 9, 137, 152}
-
-
-def figures(outputs):
-    """(name, content type, bytes) for each figure in the outputs:
-    figure-1.png, figure-2.svg, ... (a figure offered as both is kept as PNG)."""
-    import base64
-
-    found = []
-    for output in outputs:
-        data = output.get("data", {})
-        for content_type, extension in FIGURE_TYPES.items():
-            if content_type in data:
-                value = data[content_type]
-                body = base64.b64decode(value) if extension == "png" else "".join(value).encode()
-                found.append((f"figure-{len(found) + 1}.{extension}", content_type, body))
-                break
-    return found
 
 
 class KernelPool:
