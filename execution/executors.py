@@ -402,8 +402,8 @@ def remove_stale_containers(client):
         return
     _stale_removed.add(client.api.base_url)
     me = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": CONTAINER_LABEL}):
-        host, _, pid = container.labels.get(CONTAINER_LABEL, "").rpartition(":")
+    for container in client.containers.list(all=True, sparse=True, filters={"label": CONTAINER_LABEL}):
+        host, _, pid = (container.attrs.get("Labels") or {}).get(CONTAINER_LABEL, "").rpartition(":")
         if host == me and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             try:
                 container.remove(force=True)

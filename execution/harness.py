@@ -25,6 +25,7 @@ of pyepics, caproto and p4p refuse early, with a clear error, and record
 every attempt.
 """
 import builtins
+import contextlib
 import datetime
 import importlib.machinery
 import json
@@ -385,6 +386,9 @@ def main():
     app.initialize(["-f", config["connection_file"], "--IPKernelApp.parent_handle=0", "--HistoryManager.enabled=False"])
     written = {"stdout": 0, "stderr": 0}
     shell = app.shell
+    # IPython 9 keeps a copy of everything a cell writes for its history,
+    # without a bound (100 MB printed, 100 MB kept): not in a sandbox.
+    shell._tee = lambda channel: contextlib.nullcontext()
 
     def configure(settings):
         del builtins.__abf_configure__  # once per kernel, before the code

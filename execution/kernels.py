@@ -330,21 +330,25 @@ KILLED_BY_LIMIT_CODES = {-24, -9, 128 + 24, 128 + 9, 137, 152}
 
 
 class KernelPool:
-    """Pre-started kernel sessions per key, refilled in the background.
-    `size` (ABF_EXECUTOR_POOL_SIZE) sessions per key; 0 turns it off. At
-    most `max_keys` keys are kept (the least recently used go).
+    """Pre-started kernel sessions per key, refilled in the background:
+    ABF_EXECUTOR_POOL_SIZE sessions per key (0 turns the pool off). At most
+    `max_keys` keys are kept (the least recently used go).
 
     One long-lived thread starts the pooled sandboxes: bubblewrap's
     --die-with-parent ties a sandbox to the thread that started it, so a
     short-lived one would take its kernels with it."""
 
-    def __init__(self, size, max_keys=4):
-        self.size, self.max_keys = size, max_keys
+    def __init__(self, max_keys=4):
+        self.max_keys = max_keys
         self.sessions = OrderedDict()  # key -> list of ready sessions
         self.starters = {}  # key -> how to start a session for it
         self.wanted = threading.Condition()
         self.closed = False
         self.filler = None
+
+    @property
+    def size(self):
+        return settings.ABF_EXECUTOR_POOL_SIZE
 
     def take(self, key, start):
         """A ready, live session for key or None; the pool refills either way."""
@@ -434,9 +438,18 @@ def pool():
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = KernelPool(settings.ABF_EXECUTOR_POOL_SIZE)
+            _pool = KernelPool()
             atexit.register(_pool.close)
         return _pool
+
+
+def close_pool():
+    """Stop this process's pool and its kernels (a new one starts on demand)."""
+    global _pool
+    with _pool_lock:
+        closing, _pool = _pool, None
+    if closing is not None:
+        closing.close()
 
 
 def make_exchange_folder(owner_uid=None):
