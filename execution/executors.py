@@ -92,6 +92,13 @@ class Executor:
     name = ""
 
     def run(self, job):
+        """Run job in a pooled kernel for its sandbox settings, or a fresh one."""
+        key, start = self.sandbox_for(job)
+        return run_in_kernel(job, key, start)
+
+    def sandbox_for(self, job):
+        """(pool key, start): the key names everything fixed when a sandbox
+        starts; start() starts a KernelSession in such a sandbox."""
         raise NotImplementedError
 
 
@@ -119,8 +126,17 @@ def run_in_kernel(job, key, start):
     """Run job in a pooled kernel for key, or in a freshly started one
     (start() makes a KernelSession). A pooled kernel that is dead or does
     not take its settings is dropped before the code is sent; the code is
-    sent to exactly one kernel, once."""
-    session = kernels.pool().take(key, start)
+    sent to exactly one kernel, once. The pool refills afterwards."""
+    pool = kernels.pool()
+    try:
+        return _run_once(job, pool.take(key, start), start)
+    finally:
+        pool.refill()
+
+
+def _run_once(job, session, start):
+    """The code goes to one kernel: the pooled one if it takes its
+    settings, else a fresh one; if none can be had, it is not run."""
     if session is not None:
         try:
             session.configure(job)
@@ -133,10 +149,10 @@ def run_in_kernel(job, key, start):
         try:
             session = start()
             session.configure(job)
-        except kernels.KernelUnusable as exc:
+        except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
             if session is not None:
                 session.discard()
-            logger.error("could not start a kernel: %s", exc)
+            logger.exception("could not start a kernel")
             return RunResult(
                 status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
                 duration_ms=int((time.monotonic() - started) * 1000), notes=[f"the kernel could not start: {exc}"],
@@ -153,7 +169,7 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def run(self, job):
+    def sandbox_for(self, job):
         addresses = epics_addresses(job.allow_writes)
         max_processes = job.limits.max_processes
         bwrap = shutil.which("bwrap")
@@ -162,7 +178,7 @@ class LocalExecutor(Executor):
         def start():
             return kernels.KernelSession(LocalSandbox(bwrap, max_processes, addresses), allowed_hosts(addresses))
 
-        return run_in_kernel(job, key, start)
+        return key, start
 
 
 class LocalSandbox:
@@ -226,19 +242,21 @@ class LocalSandbox:
         self.output.join(timeout=2)
         return self.output.text()
 
-    def finish(self):
+    def finish(self, exit_status=True):
         """Kill and wait for the kernel process: (exit code, killed for
         memory: never known here). What it started is killed now and its
         cgroup and folders removed in the background."""
         if self.finished is None:
             self.kill()
-            self.finished = (self.process.wait() if self.process is not None else None, False)
+            if self.process is not None:
+                # Dead before the report is read: nothing can add to it then.
+                kill_all(self.process, self.cgroup)
+            self.finished = (self.process.returncode if self.process is not None else None, False)
             threading.Thread(target=self._clean_up, daemon=True).start()
         return self.finished
 
     def _clean_up(self):
-        if self.process is not None:
-            kill_all(self.process, self.cgroup)
+        if self.output is not None:
             self.output.join(timeout=5)
         remove_cgroup(self.cgroup)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -329,13 +347,14 @@ def kill_all(process, cgroup):
     """Stop everything the execution started, even what left its session."""
     _ignore_missing(os.killpg, process.pid, signal.SIGKILL)
     if cgroup is not None:
-        for _ in range(50):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
             pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
             if not pids:
                 break
             for pid in pids:
                 _ignore_missing(os.kill, pid, signal.SIGKILL)
-            time.sleep(0.002)
+            time.sleep(0.001)
     process.wait()
 
 
@@ -348,6 +367,19 @@ def remove_cgroup(cgroup):
             except OSError:
                 time.sleep(0.02)
         logger.warning("could not remove cgroup %s", cgroup)
+
+
+def wait_until_gone(pid, timeout=10):
+    """Until the process has ended (gone, or a zombie that runs no more)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                if handle.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                    return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.001)
 
 
 def _ignore_missing(call, *args):
@@ -378,7 +410,7 @@ class ContainerExecutor(Executor):
 
         self.client = client or docker.from_env()
 
-    def run(self, job):
+    def sandbox_for(self, job):
         addresses = epics_addresses(job.allow_writes)
         limits = job.limits
         fixed_at_start = (limits.memory_mb, limits.max_processes, limits.file_size_mb)
@@ -388,7 +420,7 @@ class ContainerExecutor(Executor):
         def start():
             return kernels.KernelSession(ContainerSandbox(self.client, limits, addresses), allowed_hosts(addresses))
 
-        return run_in_kernel(job, key, start)
+        return key, start
 
 
 CONTAINER_LABEL = "abf.executor-worker"
@@ -502,27 +534,35 @@ class ContainerSandbox:
         except Exception as exc:  # noqa: BLE001
             return repr(exc)
 
-    def finish(self):
-        """(exit code, killed for memory). The container is removed in the
-        background: the result need not wait for the engine's clean-up."""
+    def finish(self, exit_status=True):
+        """(exit code, killed for memory). The container is killed now and
+        removed in the background; without exit_status (the kernel answered,
+        so how it ended is known) the result does not wait for the engine
+        to notice the end either."""
         if self.finished is None:
             self.finished = (None, False)
             if self.container is None:
                 return self.finished
             self.kill()
-            self.ended.wait(30)
-            try:
-                self.container.reload()
-                state = self.container.attrs["State"]
-                self.finished = (state.get("ExitCode"), bool(state.get("OOMKilled")))
-            except Exception:  # noqa: BLE001  (the engine went away)
-                pass
-            if self.finished[1]:
-                self.notes.append("killed by the memory limit (out of memory)")
+            if self.pid and os.geteuid() == 0:
+                wait_until_gone(self.pid)  # dead before the report is read
+            else:
+                self.ended.wait(30)
+            if exit_status:
+                self.ended.wait(30)
+                try:
+                    self.container.reload()
+                    state = self.container.attrs["State"]
+                    self.finished = (state.get("ExitCode"), bool(state.get("OOMKilled")))
+                except Exception:  # noqa: BLE001  (the engine went away)
+                    pass
+                if self.finished[1]:
+                    self.notes.append("killed by the memory limit (out of memory)")
             threading.Thread(target=self._remove, daemon=True).start()
         return self.finished
 
     def _remove(self):
+        self.ended.wait(30)
         try:
             self.container.remove(force=True)
         except Exception:  # noqa: BLE001

@@ -177,7 +177,7 @@ class KernelSession:
 
         ended = wait(until_done, self.sandbox.kill, job.limits.wall_time_seconds, job.cancel)
         self.sandbox.kill()
-        exit_code, oom = self.sandbox.finish()
+        exit_code, oom = self.sandbox.finish(exit_status=collector.reply is None)
         notes += self.sandbox.notes
         report = Path(self.report_path).read_text(errors="replace")[: 16 * 1024 * 1024] if os.path.exists(self.report_path) else ""
         self.discard()
@@ -351,7 +351,9 @@ class KernelPool:
         return settings.ABF_EXECUTOR_POOL_SIZE
 
     def take(self, key, start):
-        """A ready, live session for key or None; the pool refills either way."""
+        """A ready, live session for key or None. The pool refills when
+        told (refill()), after the run: a kernel starting beside a running
+        execution would slow it down."""
         if self.size <= 0:
             return None
         session, dropped = None, []
@@ -369,13 +371,19 @@ class KernelPool:
                 old_key, old = self.sessions.popitem(last=False)
                 self.starters.pop(old_key, None)
                 dropped += old
+        for old in dropped:
+            old.discard()
+        return session
+
+    def refill(self):
+        """Start kernels for the keys that lack them, in the background."""
+        if self.size <= 0:
+            return
+        with self.wanted:
             if self.filler is None:
                 self.filler = threading.Thread(target=self._fill, daemon=True, name="abf-kernel-pool")
                 self.filler.start()
             self.wanted.notify()
-        for old in dropped:
-            old.discard()
-        return session
 
     def _missing(self):
         for key, ready in reversed(self.sessions.items()):
