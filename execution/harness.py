@@ -72,12 +72,13 @@ def plain(value):
 
 
 def scalar(value):
-    """The one number a write carries ([13.0], array([13.0]) and 13.0 alike), or None."""
+    """The one number a write carries ([13.0], array([13.0]), "13.0" and
+    13.0 alike), or None."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
-    if isinstance(value, (bool, str, bytes)):
+    if isinstance(value, (bool, bytes)):
         return None
     try:
         return float(value)

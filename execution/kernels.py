@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 30
 CONFIGURE_TIMEOUT_SECONDS = 10
+REPORT_LIMIT = 16 * 1024 * 1024  # characters of the harness's report read back
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -95,7 +97,6 @@ class KernelSession:
         Path(config_path).write_text(json.dumps(config))
         sandbox.make_readable_inside()
         self.client = None
-        self.started_at = time.monotonic()
         try:
             sandbox.start(config_path)
             self.client = BlockingKernelClient()
@@ -110,8 +111,7 @@ class KernelSession:
         """The kernel answers on its shell channel and publishes on iopub
         (a subscription made too early misses messages: ask until one comes)."""
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        channels = [("shell", self.client.shell_channel), ("iopub", self.client.iopub_channel)]
-        for name, channel in channels:
+        for channel in (self.client.shell_channel, self.client.iopub_channel):
             while True:
                 if not self.sandbox.alive():
                     raise KernelUnusable(f"the kernel did not start: {self.sandbox.diagnostics()}")
@@ -179,7 +179,10 @@ class KernelSession:
         self.sandbox.kill()
         exit_code, oom = self.sandbox.finish(exit_status=collector.reply is None)
         notes += self.sandbox.notes
-        report = Path(self.report_path).read_text(errors="replace")[: 16 * 1024 * 1024] if os.path.exists(self.report_path) else ""
+        report = ""
+        if os.path.exists(self.report_path):
+            with open(self.report_path, encoding="utf-8", errors="replace") as handle:
+                report = handle.read(REPORT_LIMIT)
         self.discard()
         return build_result(ended, exit_code, oom, collector, report, job.limits, notes, started)
 
@@ -324,9 +327,10 @@ def status_of(collector, messages, exit_code, oom, limits, notes):
     return "error", ERROR_EXIT
 
 
-# A process the kernel stops for a limit (RLIMIT_CPU: SIGXCPU, then SIGKILL)
-# ends by that signal; bubblewrap reports it as 128 + signal.
-KILLED_BY_LIMIT_CODES = {-24, -9, 128 + 24, 128 + 9, 137, 152}
+# A kernel the system stops for a limit (RLIMIT_CPU: SIGXCPU, then SIGKILL;
+# the out-of-memory killer: SIGKILL) ends by that signal; bubblewrap and
+# Docker report it as 128 + signal.
+KILLED_BY_LIMIT_CODES = {-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGXCPU, 128 + signal.SIGKILL}
 
 
 class KernelPool:

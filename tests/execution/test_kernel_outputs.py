@@ -157,3 +157,9 @@ def test_concurrent_executions_each_get_their_own_kernel():
         thread.join()
     assert {r.results[1] for r in found.values()} == {"a", "b"}
     assert all(r.status == "ok" for r in found.values()), json.dumps({k: v.stderr for k, v in found.items()})
+
+
+def test_a_kernel_that_dies_under_the_code_is_reported():
+    result = run_python("import os\nprint('bye', flush=True)\nos._exit(7)", limits=SMALL)
+    assert result.status == "error" and result.results is None
+    assert any("the kernel ended before the code finished" in note for note in result.notes)
