@@ -187,6 +187,7 @@ class LocalSandbox:
     def __init__(self, bwrap, max_processes, addresses):
         self.bwrap, self.max_processes, self.addresses = bwrap, max_processes, addresses
         self.notes, self.process, self.cgroup, self.output, self.finished = [], None, None, None, None
+        self.cleaner = None
         self.workdir = tempfile.mkdtemp(prefix="abf-exec-")
         # The code works in workdir/work (/tmp/work in the sandbox), so the
         # mount points the sandbox adds under /tmp never show up in it.
@@ -252,8 +253,13 @@ class LocalSandbox:
                 # Dead before the report is read: nothing can add to it then.
                 kill_all(self.process, self.cgroup)
             self.finished = (self.process.returncode if self.process is not None else None, False)
-            threading.Thread(target=self._clean_up, daemon=True).start()
+            self.cleaner = threading.Thread(target=self._clean_up, daemon=True)
+            self.cleaner.start()
         return self.finished
+
+    def cleaned(self, timeout=30):
+        if self.cleaner is not None:
+            self.cleaner.join(timeout)
 
     def _clean_up(self):
         if self.output is not None:
@@ -450,7 +456,7 @@ class ContainerSandbox:
         from execution.container_image import MATPLOTLIB_CACHE_IN_IMAGE
 
         self.client, self.limits, self.addresses = client, limits, addresses
-        self.notes, self.container, self.pid, self.finished = [], None, None, None
+        self.notes, self.container, self.pid, self.finished, self.cleaner = [], None, None, None, None
         self.ended = threading.Event()
         # The container runs as nobody: the exchange folder is nobody's (or,
         # when we may not give it away, writable by all).
@@ -558,8 +564,13 @@ class ContainerSandbox:
                     pass
                 if self.finished[1]:
                     self.notes.append("killed by the memory limit (out of memory)")
-            threading.Thread(target=self._remove, daemon=True).start()
+            self.cleaner = threading.Thread(target=self._remove, daemon=True)
+            self.cleaner.start()
         return self.finished
+
+    def cleaned(self, timeout=30):
+        if self.cleaner is not None:
+            self.cleaner.join(timeout)
 
     def _remove(self):
         self.ended.wait(30)

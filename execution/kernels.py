@@ -186,13 +186,17 @@ class KernelSession:
         self.discard()
         return build_result(ended, exit_code, oom, collector, report, job.limits, notes, started)
 
-    def discard(self):
+    def discard(self, wait=False):
+        """Kill the kernel and remove what it leaves; with wait, the
+        clean-up the sandbox does in the background is finished too."""
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
         self.sandbox.kill()
         self.sandbox.finish()
         remove_folder(self.sandbox.exchange)
+        if wait:
+            self.sandbox.cleaned()
 
 
 class Collector:
@@ -437,7 +441,7 @@ class KernelPool:
             self.sessions.clear()
             self.wanted.notify_all()
         for session in sessions:
-            session.discard()
+            session.discard(wait=True)
 
 
 _pool = None
