@@ -65,6 +65,7 @@ def test_exception_with_traceback(executor):
 
 def test_timeout_kills_and_removes_the_container(executor, settings):
     settings.ABF_EXECUTOR_POOL_SIZE = 0  # only the container of this run
+    kernels.close_pool()  # and none being pre-started meanwhile
     before = {c.id for c in executor.client.containers.list(all=True, sparse=True)}
     result = run(executor, "import time\ntime.sleep(60)", Limits(wall_time_seconds=2))
     assert result.status == "timeout" and result.duration_ms < 15_000
