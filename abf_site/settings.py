@@ -175,6 +175,10 @@ ABF_EXECUTOR = os.environ.get("ABF_EXECUTOR", "local")
 if ABF_EXECUTOR not in {"local", "container"}:
     raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local' and 'container'")
 ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
+try:
+    ABF_EXECUTOR_POOL_SIZE = int(os.environ.get("ABF_EXECUTOR_POOL_SIZE", "1"))
+except ValueError:
+    raise ValueError("ABF_EXECUTOR_POOL_SIZE must be a whole number (0 turns the kernel pool off)")
 # EPICS addresses (EPICS_CA_ADDR_LIST entries) the executed code may reach:
 # read-only runs get the read list (a read-only gateway), runs whose writes
 # were approved the write list. Empty: no network at all in the sandbox.

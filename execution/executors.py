@@ -1,16 +1,18 @@
 """Executors: run one piece of agent code in isolation and say how it ended.
 
 One contract, `Executor.run(job) -> RunResult`; the deployment picks the
-implementation with ABF_EXECUTOR. The code itself is started by
-execution/harness.py, which captures `results`, the exception and every EPICS
-write attempt and reports them on a pipe of their own, apart from stdout.
+implementation with ABF_EXECUTOR. Both run the code as one cell in a Jupyter
+kernel (execution/harness.py starts it, with the guards) inside a fresh
+sandbox: a bubblewrap process tree (local) or a hardened container
+(container). execution/kernels.py talks to the kernel and keeps a pool of
+pre-started ones; this module makes, watches and kills the sandboxes.
 """
-import json
 import logging
 import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from execution import kernels
+
 logger = logging.getLogger(__name__)
 
 HARNESS = Path(__file__).resolve().parent / "harness.py"
@@ -32,9 +36,12 @@ PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
 PASSED_ENV_PREFIXES = ("EPICS_", "PYEPICS_")
 PASSED_ENV_NAMES = ("PATH", "LANG", "LC_ALL", "TZ")
 
-# A process the kernel stops for a limit (RLIMIT_CPU: SIGXCPU, then SIGKILL)
-# ends by that signal; bubblewrap reports it as 128 + signal.
-KILLED_BY_LIMIT_CODES = {-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGXCPU, 128 + signal.SIGKILL}
+# CPU seconds a kernel may use before its run's own limits apply (the
+# harness lowers the limits when the run configures it); a pre-started
+# kernel waits for its run with these.
+STARTUP_CPU_SECONDS = 60
+# Processes over the run's limit that the kernel itself needs (its threads count).
+KERNEL_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class RunResult:
     error: dict | None = None
     writes: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)  # the cell's outputs, as nbformat 4 output dicts
 
     @property
     def timed_out(self):
@@ -84,6 +92,13 @@ class Executor:
     name = ""
 
     def run(self, job):
+        """Run job in a pooled kernel for its sandbox settings, or a fresh one."""
+        key, start = self.sandbox_for(job)
+        return run_in_kernel(job, key, start)
+
+    def sandbox_for(self, job):
+        """(pool key, start): the key names everything fixed when a sandbox
+        starts; start() starts a KernelSession in such a sandbox."""
         raise NotImplementedError
 
 
@@ -99,114 +114,166 @@ def code_environment(addresses):
     if addresses:
         env["EPICS_CA_ADDR_LIST"] = " ".join(addresses)
         env["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
-    env.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", HOME="/tmp", MPLBACKEND="Agg")
+    env.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", HOME="/tmp")
     return env
 
 
-class CappedReader(threading.Thread):
-    """Reads a pipe to its end, keeping the first `limit` bytes: a flood of
-    output never fills memory and never blocks the writer."""
+def allowed_hosts(addresses):
+    return [a.rsplit(":", 1)[0] for a in addresses] if addresses else None
 
-    def __init__(self, stream, limit, on_chunk=None):
-        super().__init__(daemon=True)
-        self.stream, self.limit, self.on_chunk = stream, limit, on_chunk
-        self.kept, self.total = bytearray(), 0
-        self.start()
 
-    def run(self):
-        while chunk := self.stream.read1(65536):
-            self.total += len(chunk)
-            room = self.limit - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
-                if self.on_chunk is not None:
-                    self.on_chunk(chunk[:room].decode("utf-8", errors="replace"))
-        self.stream.close()
+def run_in_kernel(job, key, start):
+    """Run job in a pooled kernel for key, or in a freshly started one
+    (start() makes a KernelSession). A pooled kernel that is dead or does
+    not take its settings is dropped before the code is sent; the code is
+    sent to exactly one kernel, once. The pool refills afterwards."""
+    pool = kernels.pool()
+    try:
+        return _run_once(job, pool.take(key, start), start)
+    finally:
+        pool.refill()
 
-    def text(self):
-        text = self.kept.decode("utf-8", errors="replace")
-        if self.total > self.limit:
-            text += f"\n[abf] output truncated: kept {self.limit} of {self.total} bytes\n"
-        return text
+
+def _run_once(job, session, start):
+    """The code goes to one kernel: the pooled one if it takes its
+    settings, else a fresh one; if none can be had, it is not run."""
+    if session is not None:
+        try:
+            session.configure(job)
+        except kernels.KernelUnusable as exc:
+            logger.warning("dropping a pre-started kernel: %s", exc)
+            session.discard()
+            session = None
+    if session is None:
+        started = time.monotonic()
+        try:
+            session = start()
+            session.configure(job)
+        except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
+            if session is not None:
+                session.discard()
+            logger.exception("could not start a kernel")
+            return RunResult(
+                status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
+                duration_ms=int((time.monotonic() - started) * 1000), notes=[f"the kernel could not start: {exc}"],
+            )
+    return session.run(job, [], wait)
 
 
 class LocalExecutor(Executor):
-    """Each execution in a fresh process: bubblewrap (read-only view of the
-    system, own work folder at /tmp, own PID/IPC/user namespaces, no network
-    unless EPICS addresses are configured) plus rlimits and, when this
-    process may create one, a pids cgroup. Without bubblewrap: rlimits only,
-    with a warning."""
+    """Each execution in a fresh kernel process tree: bubblewrap (read-only
+    view of the system, own work folder at /tmp, own PID/IPC/user
+    namespaces, no network unless EPICS addresses are configured) plus
+    rlimits and, when this process may create one, a pids cgroup. Without
+    bubblewrap: rlimits only, with a warning."""
 
     name = "local"
 
-    def run(self, job):
-        limits = job.limits
+    def sandbox_for(self, job):
         addresses = epics_addresses(job.allow_writes)
-        notes = []
-        workdir = tempfile.mkdtemp(prefix="abf-exec-")
-        # The code works in workdir/work (/tmp/work in the sandbox), so the
-        # mount points the sandbox may add under /tmp never show up in it.
-        work = os.path.join(workdir, "work")
-        os.mkdir(work)
-        cgroup = make_pids_cgroup(limits.max_processes)
-        report_read, report_write = os.pipe()
-        command = [sys.executable, "-I", str(HARNESS)]
+        max_processes = job.limits.max_processes
         bwrap = shutil.which("bwrap")
-        if bwrap:
-            command = bwrap_command(bwrap, workdir, network=bool(addresses)) + command
+        key = (self.name, bwrap, job.allow_writes, tuple(addresses), max_processes)
+
+        def start():
+            return kernels.KernelSession(LocalSandbox(bwrap, max_processes, addresses), allowed_hosts(addresses))
+
+        return key, start
+
+
+class LocalSandbox:
+    """A kernel's process tree under bubblewrap; see LocalExecutor."""
+
+    def __init__(self, bwrap, max_processes, addresses):
+        self.bwrap, self.max_processes, self.addresses = bwrap, max_processes, addresses
+        self.notes, self.process, self.cgroup, self.output, self.finished = [], None, None, None, None
+        self.cleaner = None
+        self.workdir = tempfile.mkdtemp(prefix="abf-exec-")
+        # The code works in workdir/work (/tmp/work in the sandbox), so the
+        # mount points the sandbox adds under /tmp never show up in it.
+        os.mkdir(os.path.join(self.workdir, "work"))
+        self.exchange = kernels.make_exchange_folder()
+        self.matplotlib_cache = kernels.matplotlib_cache()
+
+    def make_readable_inside(self):
+        """Same user inside: nothing to do."""
+
+    def start(self, config_path):
+        self.cgroup = make_pids_cgroup(self.max_processes + KERNEL_THREADS)
+        command = [sys.executable, "-I", str(HARNESS), config_path]
+        if self.bwrap:
+            command = bwrap_command(self.bwrap, self.workdir, self.exchange, network=bool(self.addresses)) + command
         else:
-            notes.append("bubblewrap not found: no filesystem or network isolation, rlimits only")
+            self.notes.append("bubblewrap not found: no filesystem or network isolation, rlimits only")
             logger.warning("bubblewrap not found: executing code with rlimits only, without a sandbox")
-        payload = {
-            "code": job.code,
-            "report_fd": report_write,
-            "allow_writes": job.allow_writes,
-            "pv_limits": job.pv_limits,
-            "allowed_hosts": [a.rsplit(":", 1)[0] for a in addresses] if addresses else None,
-        }
-        started = time.monotonic()
-        process = subprocess.Popen(
+        self.process = subprocess.Popen(
             command,
-            cwd=work,
-            env=code_environment(addresses),
-            stdin=subprocess.PIPE,
+            cwd=os.path.join(self.workdir, "work"),
+            env=code_environment(self.addresses),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(report_write,),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=lambda: confine(limits, cgroup),
+            preexec_fn=lambda: confine(self.max_processes + KERNEL_THREADS, self.cgroup),
         )
-        os.close(report_write)
-        report = CappedReader(os.fdopen(report_read, "rb"), max(limits.output_bytes, 1024 * 1024))
-        stdout = CappedReader(process.stdout, limits.output_bytes, _stream_to(job.on_output, "stdout"))
-        stderr = CappedReader(process.stderr, limits.output_bytes, _stream_to(job.on_output, "stderr"))
-        try:
-            process.stdin.write(json.dumps(payload).encode())
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
-        ended = wait(
-            process.wait,
-            lambda: _ignore_missing(os.killpg, process.pid, signal.SIGKILL),
-            limits.wall_time_seconds,
-            job.cancel,
-        )
-        kill_all(process, cgroup)
-        for reader in (stdout, stderr, report):
-            reader.join(timeout=5)
-        remove_cgroup(cgroup)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return build_result(process.returncode, ended, limits, report.text(), stdout, stderr, notes, started)
+        self.output = kernels.DrainedPipe(self.process.stdout)
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self):
+        """Everything the sandbox started, even what left its session."""
+        if self.finished is not None:
+            return
+        if self.process is not None:
+            _ignore_missing(os.killpg, self.process.pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            try:
+                pids = (self.cgroup / "cgroup.procs").read_text().split()
+            except OSError:
+                pids = []
+            for pid in pids:
+                _ignore_missing(os.kill, int(pid), signal.SIGKILL)
+
+    def diagnostics(self):
+        """What the kernel process printed (after it ended)."""
+        if self.process is None:
+            return ""
+        self.process.wait()
+        self.output.join(timeout=2)
+        return self.output.text()
+
+    def finish(self, exit_status=True):
+        """Kill and wait for the kernel process: (exit code, killed for
+        memory: never known here). What it started is killed now and its
+        cgroup and folders removed in the background."""
+        if self.finished is None:
+            self.kill()
+            if self.process is not None:
+                # Dead before the report is read: nothing can add to it then.
+                kill_all(self.process, self.cgroup)
+            self.finished = (self.process.returncode if self.process is not None else None, False)
+            self.cleaner = threading.Thread(target=self._clean_up, daemon=True)
+            self.cleaner.start()
+        return self.finished
+
+    def cleaned(self, timeout=30):
+        if self.cleaner is not None:
+            self.cleaner.join(timeout)
+
+    def _clean_up(self):
+        if self.output is not None:
+            self.output.join(timeout=5)
+        remove_cgroup(self.cgroup)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _stream_to(on_output, stream):
-    return None if on_output is None else (lambda text: on_output(stream, text))
-
-
-def bwrap_command(bwrap, workdir, network):
+def bwrap_command(bwrap, workdir, exchange, network):
     command = [
         bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
         "--bind", workdir, "/tmp", "--chdir", "/tmp/work",
+        # The kernel's sockets, connection file and report, where the worker sees them.
+        "--bind", exchange, exchange, "--unsetenv", "JPY_PARENT_PID",
         "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session",
     ]
@@ -243,23 +310,21 @@ def make_pids_cgroup(max_processes):
     return path
 
 
-def confine(limits, cgroup):
-    """In the child, before exec: join the cgroup, set the rlimits."""
+def confine(max_processes, cgroup):
+    """In the child, before exec: join the cgroup, set the rlimits the
+    kernel starts with (the harness lowers CPU, memory and file size to the
+    run's own limits before the code runs)."""
     if cgroup is not None:
         (cgroup / "cgroup.procs").write_text(str(os.getpid()))
-    memory = limits.memory_mb * 1024 * 1024
-    file_size = limits.file_size_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+    resource.setrlimit(resource.RLIMIT_CPU, (STARTUP_CPU_SECONDS, resource.RLIM_INFINITY))
+    resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def wait(block, kill, wall_time, cancel):
     """Call block() until the run ends, killing it with kill() at the
     wall-time limit or on cancel: 'exited', 'timeout' or 'cancelled'. The
-    caller blocks (waitpid, or the engine's wait), so a quick run is not held
+    caller blocks (on the kernel's messages), so a quick run is not held
     up by polling; a watcher thread does the killing."""
     stopped = []
     finished = threading.Event()
@@ -288,13 +353,14 @@ def kill_all(process, cgroup):
     """Stop everything the execution started, even what left its session."""
     _ignore_missing(os.killpg, process.pid, signal.SIGKILL)
     if cgroup is not None:
-        for _ in range(50):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
             pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
             if not pids:
                 break
             for pid in pids:
                 _ignore_missing(os.kill, pid, signal.SIGKILL)
-            time.sleep(0.01)
+            time.sleep(0.001)
     process.wait()
 
 
@@ -309,6 +375,19 @@ def remove_cgroup(cgroup):
         logger.warning("could not remove cgroup %s", cgroup)
 
 
+def wait_until_gone(pid, timeout=10):
+    """Until the process has ended (gone, or a zombie that runs no more)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                if handle.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                    return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.001)
+
+
 def _ignore_missing(call, *args):
     try:
         call(*args)
@@ -316,58 +395,19 @@ def _ignore_missing(call, *args):
         pass
 
 
-def build_result(exit_code, ended, limits, report_text, stdout, stderr, notes, started, oom=False):
-    messages = []
-    for line in report_text.splitlines():
-        try:
-            messages.append(json.loads(line))
-        except ValueError:
-            notes.append("the report channel was cut short")
-    final = next((m for m in reversed(messages) if "status" in m), None)
-    results = next((m["results"] for m in messages if "results" in m), None)
-    notes += [m["results_error"] for m in messages if "results_error" in m]
-    writes = [m["write"] for m in messages if "write" in m]
-    stderr_text = stderr.text()
-    if ended == "timeout":
-        status, exit_code = "timeout", None
-        stderr_text += f"\n[abf] stopped after {limits.wall_time_seconds:g} s (wall-time limit)\n"
-    elif ended == "cancelled":
-        status, exit_code = "cancelled", None
-    elif oom:
-        status = "limit"
-    elif final is not None:
-        status = final["status"]
-    elif exit_code in KILLED_BY_LIMIT_CODES:
-        status = "limit"
-        notes.append(f"killed by a limit (CPU {limits.cpu_seconds} s or memory {limits.memory_mb} MB)")
-    else:
-        status = "ok" if exit_code == 0 else "error"
-    if status == "limit" and final is not None and final.get("error"):
-        notes.append(f"stopped by a limit: {final['error']['type']}")
-    if stdout.total > limits.output_bytes:
-        notes.append(f"stdout truncated at {limits.output_bytes} bytes ({stdout.total} written)")
-    return RunResult(
-        status=status,
-        exit_code=exit_code,
-        stdout=stdout.text(),
-        stderr=stderr_text,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        results=results,
-        error=final.get("error") if final else None,
-        writes=writes,
-        notes=notes,
-    )
 
 
 class ContainerExecutor(Executor):
-    """Each execution in a fresh hardened container (read-only root, tmpfs
-    work folder, no capabilities, no new privileges, nobody user, memory,
-    CPU and process limits), on the Docker engine DOCKER_HOST names, from
-    ABF_EXECUTOR_IMAGE (python manage.py build_executor_image). No network
-    unless EPICS addresses are configured; then the host's (Docker here has
-    no bridge), with the harness's socket restriction as in the local
-    executor. The container is killed at the wall-time limit or on cancel
-    and always removed."""
+    """Each execution in a fresh kernel in a fresh hardened container
+    (read-only root, tmpfs work folder, no capabilities, no new privileges,
+    nobody user, memory, CPU and process limits), on the Docker engine
+    DOCKER_HOST names, from ABF_EXECUTOR_IMAGE (python manage.py
+    build_executor_image). The engine must run on this machine: the kernel's
+    sockets are in an exchange folder bind-mounted at the same path. No
+    network unless EPICS addresses are configured; then the host's (Docker
+    here has no bridge), with the harness's socket restriction as in the
+    local executor. The container is killed at the wall-time limit, on
+    cancel and after the run, and always removed."""
 
     name = "container"
 
@@ -376,92 +416,168 @@ class ContainerExecutor(Executor):
 
         self.client = client or docker.from_env()
 
-    def run(self, job):
+    def sandbox_for(self, job):
+        addresses = epics_addresses(job.allow_writes)
+        limits = job.limits
+        fixed_at_start = (limits.memory_mb, limits.max_processes, limits.file_size_mb)
+        key = (self.name, self.client.api.base_url, settings.ABF_EXECUTOR_IMAGE, job.allow_writes, tuple(addresses), fixed_at_start)
+        remove_stale_containers(self.client)
+
+        def start():
+            return kernels.KernelSession(ContainerSandbox(self.client, limits, addresses), allowed_hosts(addresses))
+
+        return key, start
+
+
+CONTAINER_LABEL = "abf.executor-worker"
+_stale_removed = set()
+
+
+def remove_stale_containers(client):
+    """Once per engine and worker process: remove kernel containers that
+    workers of this machine left behind when they died (kill -9, a crash)."""
+    if client.api.base_url in _stale_removed:
+        return
+    _stale_removed.add(client.api.base_url)
+    me = socket.gethostname()
+    for container in client.containers.list(all=True, sparse=True, filters={"label": CONTAINER_LABEL}):
+        host, _, pid = (container.attrs.get("Labels") or {}).get(CONTAINER_LABEL, "").rpartition(":")
+        if host == me and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                container.remove(force=True)
+            except Exception:  # noqa: BLE001  (removed meanwhile)
+                pass
+
+
+class ContainerSandbox:
+    """A kernel in a hardened container; see ContainerExecutor."""
+
+    def __init__(self, client, limits, addresses):
+        from execution.container_image import MATPLOTLIB_CACHE_IN_IMAGE
+
+        self.client, self.limits, self.addresses = client, limits, addresses
+        self.notes, self.container, self.pid, self.finished, self.cleaner = [], None, None, None, None
+        self.ended = threading.Event()
+        # The container runs as nobody: the exchange folder is nobody's (or,
+        # when we may not give it away, writable by all).
+        self.owner = 65534 if os.geteuid() == 0 else None
+        self.exchange = kernels.make_exchange_folder(self.owner)
+        if self.owner is None:
+            os.chmod(self.exchange, 0o777)
+        self.matplotlib_cache = MATPLOTLIB_CACHE_IN_IMAGE
+
+    def make_readable_inside(self):
+        for name in os.listdir(self.exchange):
+            path = os.path.join(self.exchange, name)
+            if self.owner is not None:
+                os.chown(path, self.owner, self.owner)
+            else:
+                os.chmod(path, 0o644)
+
+    def start(self, config_path):
         from docker.types import Ulimit
 
         from execution.container_image import HARNESS_IN_IMAGE, PYTHON_IN_IMAGE
 
-        limits = job.limits
-        addresses = epics_addresses(job.allow_writes)
-        # The job goes in, the report comes out, through a folder of its own.
-        # The container runs as nobody: the folder is nobody's (or, when we
-        # may not give it away, writable by all).
-        exchange = tempfile.mkdtemp(prefix="abf-job-")
-        if os.geteuid() == 0:
-            os.chown(exchange, 65534, 65534)
-        else:
-            os.chmod(exchange, 0o777)
-        payload = {
-            "code": job.code,
-            "report_path": "/job/report.jsonl",
-            "allow_writes": job.allow_writes,
-            "pv_limits": job.pv_limits,
-            "allowed_hosts": [a.rsplit(":", 1)[0] for a in addresses] if addresses else None,
-        }
-        Path(exchange, "job.json").write_text(json.dumps(payload))
-        started = time.monotonic()
-        container = self.client.containers.create(
+        limits = self.limits
+        self.container = self.client.containers.run(
             settings.ABF_EXECUTOR_IMAGE,
-            [PYTHON_IN_IMAGE, "-I", HARNESS_IN_IMAGE, "/job/job.json"],
+            [PYTHON_IN_IMAGE, "-I", HARNESS_IN_IMAGE, config_path],
+            detach=True,
+            labels={CONTAINER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
             user="65534:65534",
-            environment=code_environment(addresses),
-            network_mode="host" if addresses else "none",
+            environment=code_environment(self.addresses),
+            network_mode="host" if self.addresses else "none",
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.file_size_mb}m,mode=1777"},
-            volumes={exchange: {"bind": "/job", "mode": "rw"}},
+            volumes={self.exchange: {"bind": self.exchange, "mode": "rw"}},
             working_dir="/tmp",
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
             nano_cpus=10**9,
-            pids_limit=limits.max_processes,
+            pids_limit=limits.max_processes + KERNEL_THREADS,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             ulimits=[
-                Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds),
-                Ulimit(name="fsize", soft=limits.file_size_mb * 2**20, hard=limits.file_size_mb * 2**20),
+                Ulimit(name="cpu", soft=STARTUP_CPU_SECONDS, hard=10**7),
                 Ulimit(name="core", soft=0, hard=0),
             ],
         )
+        self.container.reload()
+        self.pid = self.container.attrs["State"].get("Pid") or None
+        threading.Thread(target=self._wait, daemon=True).start()
+
+    def _wait(self):
         try:
-            container.start()
-            ended = wait(container.wait, container.kill, limits.wall_time_seconds, job.cancel)
-            container.reload()
-            state = container.attrs["State"]
-            stdout = capped_logs(container, limits.output_bytes, stdout=True, stderr=False)
-            stderr = capped_logs(container, limits.output_bytes, stdout=False, stderr=True)
-        finally:
-            container.remove(force=True)
-        report = Path(exchange, "report.jsonl")
-        report_text = report.read_text(errors="replace") if report.exists() else ""
-        shutil.rmtree(exchange, ignore_errors=True)
-        exit_code = state["ExitCode"]
-        notes = ["killed by the memory limit (out of memory)"] if state.get("OOMKilled") else []
-        return build_result(
-            exit_code, ended, limits, report_text, stdout, stderr, notes, started, oom=state.get("OOMKilled", False)
-        )
+            self.container.wait()
+        except Exception:  # noqa: BLE001  (the engine went away: treat it as ended)
+            pass
+        self.ended.set()
 
+    def alive(self):
+        return self.container is not None and not self.ended.is_set()
 
-class CappedText:
-    """Output as CappedReader keeps it, for a source read in one go."""
+    def kill(self):
+        """Kill the container's first process, which takes every other one
+        with it (its PID namespace ends): directly when we are root, which
+        is immediate; else through the engine."""
+        if self.container is None or self.ended.is_set():
+            return
+        if self.pid and os.geteuid() == 0:
+            _ignore_missing(os.kill, self.pid, signal.SIGKILL)
+        else:
+            try:
+                self.container.kill()
+            except Exception:  # noqa: BLE001  (it ended meanwhile)
+                pass
 
-    def __init__(self, kept, total, limit):
-        self.kept, self.total, self.limit = kept, total, limit
+    def diagnostics(self):
+        if self.container is None:
+            return ""
+        self.ended.wait(5)
+        try:
+            return self.container.logs().decode(errors="replace")[-2000:]
+        except Exception as exc:  # noqa: BLE001
+            return repr(exc)
 
-    def text(self):
-        text = self.kept.decode("utf-8", errors="replace")
-        if self.total > self.limit:
-            text += f"\n[abf] output truncated: kept {self.limit} of {self.total} bytes\n"
-        return text
+    def finish(self, exit_status=True):
+        """(exit code, killed for memory). The container is killed now and
+        removed in the background; without exit_status (the kernel answered,
+        so how it ended is known) the result does not wait for the engine
+        to notice the end either."""
+        if self.finished is None:
+            self.finished = (None, False)
+            if self.container is None:
+                return self.finished
+            self.kill()
+            if self.pid and os.geteuid() == 0:
+                wait_until_gone(self.pid)  # dead before the report is read
+            else:
+                self.ended.wait(30)
+            if exit_status:
+                self.ended.wait(30)
+                try:
+                    self.container.reload()
+                    state = self.container.attrs["State"]
+                    self.finished = (state.get("ExitCode"), bool(state.get("OOMKilled")))
+                except Exception:  # noqa: BLE001  (the engine went away)
+                    pass
+                if self.finished[1]:
+                    self.notes.append("killed by the memory limit (out of memory)")
+            self.cleaner = threading.Thread(target=self._remove, daemon=True)
+            self.cleaner.start()
+        return self.finished
 
+    def cleaned(self, timeout=30):
+        if self.cleaner is not None:
+            self.cleaner.join(timeout)
 
-def capped_logs(container, limit, **streams):
-    kept, total = bytearray(), 0
-    for chunk in container.logs(stream=True, follow=False, **streams):
-        total += len(chunk)
-        room = limit - len(kept)
-        if room > 0:
-            kept += chunk[:room]
-    return CappedText(kept, total, limit)
+    def _remove(self):
+        self.ended.wait(30)
+        try:
+            self.container.remove(force=True)
+        except Exception:  # noqa: BLE001
+            logger.warning("could not remove container %s", self.container.id)
 
 
 EXECUTORS = {LocalExecutor.name: LocalExecutor, ContainerExecutor.name: ContainerExecutor}

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from approvals import push
 from approvals import services as approval_services
+from approvals.models import ApprovalPolicy
 from audit import services as audit
 from audit.snapshots import changes, snapshot
-from execution import runner
+from execution import notebooks, runner
 from execution.analysis import analyze_code, evaluate
 from execution.executors import Limits
-from execution.models import EpicsWrite, ExecutionLimits, ExecutionRecord, PvLimit
+from execution.models import EpicsWrite, ExecutionArtifact, ExecutionLimits, ExecutionRecord, PvLimit
 
 STATE_OF_STATUS = {
     "ok": ExecutionRecord.State.SUCCEEDED,
@@ -104,10 +105,34 @@ def execute_step(step, approved_by=None, allow_writes=False):
             )
             for write in result.writes
         )
+        ExecutionArtifact.objects.bulk_create(
+            ExecutionArtifact(execution=record, kind=kind, name=name, content_type=content_type, data=data, size=len(data))
+            for kind, name, content_type, data in _artifacts(step, result, state)
+        )
         record.refresh_from_db()
         audit.record_execution_finished(record)
         approval_services.mark_step(step, STEP_STATUS_OF_STATE.get(state, step.Status.FAILED))
     return record
+
+
+def _artifacts(step, result, state):
+    """(kind, name, content type, bytes): the notebook as reviewed, the
+    executed notebook, and each figure."""
+    title = f"Run {step.plan.run_id}, step {step.order + 1}: {step.objective or step.capability}"
+    analysis, decision = review_code(step.code, ApprovalPolicy.current())
+    findings = list(decision.reasons) + [f"line {f.line}: {f.explanation}" for f in analysis.findings]
+    outcome = ExecutionRecord.State(state).label.lower()
+    base = f"step-{step.order + 1}"
+    yield (
+        ExecutionArtifact.Kind.SOURCE_NOTEBOOK, f"{base}-as-reviewed.ipynb", notebooks.CONTENT_TYPE,
+        notebooks.to_bytes(notebooks.source_notebook(step.code, title, findings)),
+    )
+    yield (
+        ExecutionArtifact.Kind.NOTEBOOK, f"{base}.ipynb", notebooks.CONTENT_TYPE,
+        notebooks.to_bytes(notebooks.executed_notebook(step.code, title, result.outputs, outcome)),
+    )
+    for name, content_type, data in notebooks.figures(result.outputs):
+        yield ExecutionArtifact.Kind.FIGURE, name, content_type, data
 
 
 def cancel_execution(record, user=None):

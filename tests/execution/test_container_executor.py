@@ -2,12 +2,15 @@
 starts in its own folders (no bridge, no iptables: containers get no network
 or the host's loopback), from the image build_executor_image builds."""
 import os
+import threading
 
 import pytest
 from django.core.management import call_command
 
+from execution import kernels
 from execution.executors import ContainerExecutor, Job, Limits
 from execution.runner import run_python
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -16,13 +19,19 @@ SMALL = Limits(wall_time_seconds=10, cpu_seconds=5, memory_mb=256, max_processes
 
 @pytest.fixture(scope="module")
 def docker_host(docker_engine):
-    """The suite's Docker engine, with the executor image built."""
+    """The suite's Docker engine, with the executor image built; the kernel
+    containers pooled for these tests are removed at the end."""
+    import docker
+
     os.environ["DOCKER_HOST"] = docker_engine
     try:
         call_command("build_executor_image")
     finally:
         del os.environ["DOCKER_HOST"]
-    return docker_engine
+    yield docker_engine
+    kernels.close_pool()
+    client = docker.DockerClient(base_url=docker_engine)
+    wait_for(lambda: not client.containers.list(all=True, sparse=True), timeout=30, message="the kernel containers to go")
 
 
 @pytest.fixture
@@ -51,14 +60,16 @@ def test_the_deployment_setting_selects_it(docker_host, settings, monkeypatch):
 def test_exception_with_traceback(executor):
     result = run(executor, "def f():\n    return 1 / 0\nf()")
     assert result.status == "error" and result.error["type"] == "ZeroDivisionError"
-    assert 'File "<step>", line 2, in f' in result.stderr
+    assert "Cell In[1], line 2, in f" in result.stderr
 
 
-def test_timeout_kills_and_removes_the_container(executor):
-    before = len(executor.client.containers.list(all=True))
+def test_timeout_kills_and_removes_the_container(executor, settings):
+    settings.ABF_EXECUTOR_POOL_SIZE = 0  # only the container of this run
+    kernels.close_pool()  # and none being pre-started meanwhile
+    before = {c.id for c in executor.client.containers.list(all=True, sparse=True)}
     result = run(executor, "import time\ntime.sleep(60)", Limits(wall_time_seconds=2))
     assert result.status == "timeout" and result.duration_ms < 15_000
-    assert len(executor.client.containers.list(all=True)) == before
+    wait_for(lambda: {c.id for c in executor.client.containers.list(all=True, sparse=True)} <= before, timeout=15, message="removal")
 
 
 def test_memory_limit(executor):
@@ -79,3 +90,53 @@ def test_no_network(executor):
 def test_root_filesystem_is_read_only(executor):
     result = run(executor, "open('/tmp/ok', 'w').write('x')\nopen('/opt/abf/harness.py', 'w')")
     assert result.status == "error" and "Read-only file system" in result.error["message"]
+
+
+def test_syntax_error(executor):
+    result = run(executor, "def broken(:\n    pass")
+    assert result.status == "error" and result.error["type"] == "SyntaxError"
+
+
+def test_a_figure_is_captured(executor):
+    result = run(executor, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\nresults = 'plotted'")
+    assert (result.status, result.results) == ("ok", "plotted"), result.stderr
+    assert [o["output_type"] for o in result.outputs] == ["display_data"]
+    assert result.outputs[0]["data"]["image/png"]
+
+
+def test_a_hundred_megabytes_of_stdout_is_truncated_with_a_note(executor):
+    code = "import sys\nline = 'x' * 99 + '\\n'\nfor _ in range(1_000_000):\n    sys.stdout.write(line)\nresults = 'finished'"
+    result = run(executor, code)
+    assert result.status == "ok" and result.results == "finished"
+    assert "output truncated: kept 65536 of 100000000 bytes" in result.stdout
+
+
+def test_cancel(executor):
+    cancel = threading.Event()
+    threading.Timer(1, cancel.set).start()
+    result = executor.run(Job(code="import time\ntime.sleep(60)", limits=SMALL, cancel=cancel))
+    assert result.status == "cancelled" and result.duration_ms < 10_000
+
+
+@pytest.mark.django_db
+def test_epics_writes_are_guarded_in_the_container(executor, settings, epics_ioc):
+    import epics
+
+    from tests.epics_ioc import Q1_SETPOINT
+
+    q1 = "TEST:MAG:Q1:SETPT"
+    settings.ABF_EPICS_READ_ADDR_LIST = settings.ABF_EPICS_WRITE_ADDR_LIST = ["127.0.0.1"]
+    limits = {q1: {"writable": True, "min_value": 0, "max_value": 50, "max_step": 2,
+                   "verification": "readback", "tolerance_percent": 0.1}}
+    code = f"import epics\nepics.caput({q1!r}, 13.0, wait=True)"
+    try:
+        refused = executor.run(Job(code=code, limits=SMALL, allow_writes=False, pv_limits=limits))
+        assert refused.status == "refused" and [w["outcome"] for w in refused.writes] == ["refused"]
+        assert epics.caget(q1, use_monitor=False, timeout=5) == pytest.approx(Q1_SETPOINT)
+
+        done = executor.run(Job(code=code, limits=SMALL, allow_writes=True, pv_limits=limits))
+        assert done.status == "ok", done.stderr
+        assert [(w["outcome"], w["readback"]) for w in done.writes] == [("confirmed", 13.0)]
+        assert epics.caget(q1, use_monitor=False, timeout=5) == pytest.approx(13.0)
+    finally:
+        epics.caput(q1, Q1_SETPOINT, wait=True)

@@ -135,3 +135,67 @@ def test_verification_levels(q1, verification, outcome):
     result = run_python(f"import epics\nepics.caput({Q1!r}, 13.0)", allow_writes=True, pv_limits={Q1: q1.as_dict()})
     assert result.status == "ok"
     assert [w["outcome"] for w in result.writes] == [outcome]
+
+
+# caproto's clients, inside the same kernel: every write path is guarded too.
+CAPROTO_SYNC_WRITE = f"from caproto.sync.client import write\nwrite({Q1!r}, 13.0, notify=True, repeater=False)"
+CAPROTO_THREADING_WRITE = (
+    "from caproto.threading.client import Context\n"
+    f"pv, = Context().get_pvs({Q1!r}, timeout=5)\n"
+    "pv.wait_for_connection(timeout=5)\n"
+    "pv.write([13.0], wait=True)"
+)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        CAPROTO_SYNC_WRITE,
+        f"from caproto.sync.client import read_write_read\nread_write_read({Q1!r}, 13.0, notify=True, repeater=False)",
+        CAPROTO_THREADING_WRITE,
+        f"from caproto.threading.pyepics_compat import PV\npv = PV({Q1!r})\npv.wait_for_connection(timeout=5)\npv.put(13.0, wait=True)",
+        (
+            "from caproto.threading.client import Batch, Context\n"
+            f"pv, = Context().get_pvs({Q1!r}, timeout=5)\n"
+            "pv.wait_for_connection(timeout=5)\n"
+            "with Batch() as batch:\n    batch.write(pv, [13.0])"
+        ),
+    ],
+    ids=["sync.write", "sync.read_write_read", "threading PV.write", "pyepics_compat put", "threading Batch"],
+)
+def test_every_caproto_write_path_is_guarded(q1, code):
+    result = run_python(code, allow_writes=False, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "refused", result.stderr
+    assert [w["outcome"] for w in result.writes] == ["refused"]
+    assert q1_value() == pytest.approx(Q1_SETPOINT)
+
+
+@pytest.mark.parametrize("code", [CAPROTO_SYNC_WRITE, CAPROTO_THREADING_WRITE], ids=["sync", "threading"])
+def test_an_approved_caproto_write_lands_and_is_confirmed(q1, code):
+    result = run_python(code, allow_writes=True, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "ok", result.stderr
+    assert [(w["pv"], w["before"], w["readback"], w["outcome"]) for w in result.writes] == [
+        (Q1, [Q1_SETPOINT], [13.0], "confirmed")
+    ]
+    assert q1_value() == pytest.approx(13.0)
+
+
+def test_a_caproto_write_beyond_the_limits_is_refused(q1):
+    code = f"from caproto.sync.client import write\nwrite({Q1!r}, 49.0, notify=True, repeater=False)"
+    result = run_python(code, allow_writes=True, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "refused"
+    assert "exceeds the maximum step 2" in result.error["message"]
+    assert q1_value() == pytest.approx(Q1_SETPOINT)
+
+
+def test_the_caproto_batch_path_is_refused_even_with_permission(q1):
+    # Batch writes cannot be verified one by one: refused, not sent unchecked.
+    code = (
+        "from caproto.threading.client import Batch, Context\n"
+        f"pv, = Context().get_pvs({Q1!r}, timeout=5)\n"
+        "pv.wait_for_connection(timeout=5)\n"
+        "with Batch() as batch:\n    batch.write(pv, [13.0])"
+    )
+    result = run_python(code, allow_writes=True, pv_limits={Q1: q1.as_dict()})
+    assert result.status == "refused" and "cannot be checked against the limits" in result.error["message"]
+    assert q1_value() == pytest.approx(Q1_SETPOINT)

@@ -33,15 +33,16 @@ def test_syntax_error():
     result = run_python("def broken(:\n    pass", limits=SMALL)
     assert result.status == "error"
     assert result.error["type"] == "SyntaxError"
-    assert 'File "<step>", line 1' in result.stderr
+    assert "Cell In[1], line 1" in result.stderr
 
 
 def test_exception_with_traceback():
     result = run_python("def f():\n    return 1 / 0\nf()", limits=SMALL)
     assert result.status == "error" and result.exit_code == 1
     assert result.error["type"] == "ZeroDivisionError"
-    assert 'File "<step>", line 2, in f' in result.error["traceback"]
-    assert "harness.py" not in result.error["traceback"]
+    assert "Cell In[1], line 2, in f" in result.error["traceback"]
+    assert "----> 2     return 1 / 0" in result.error["traceback"]
+    assert "harness.py" not in result.error["traceback"] and "\x1b[" not in result.error["traceback"]
 
 
 def test_exit_code_is_kept():
