@@ -86,7 +86,7 @@ class RelayChannelLayer(InMemoryChannelLayer):
                     if self._client is not None:
                         self._client.close()
                         self._client = None
-            log.debug("no web process listening on %s; dropped a push to %s", self.path, group)
+            log.warning("no web process took the push to %s on %s; dropped (pages resync on reconnect)", group, self.path)
 
 
 def _answers(path):

@@ -119,6 +119,10 @@ ABF_CHECKPOINT_DB = os.environ.get("ABF_CHECKPOINT_DB", str(VAR_DIR / "checkpoin
 
 # --- Redis: channel layer and django-q broker -------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Messages a page's socket may have waiting before the layer drops new ones
+# (Channels' default, 100, drops pushes when 500 pages share one busy web
+# process; see bench/bench_load.py).
+ABF_CHANNEL_CAPACITY = int(os.environ.get("ABF_CHANNEL_CAPACITY", "2000"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -126,7 +130,7 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, which
             # cuts channels-redis's blocking BZPOPMIN short and tears down
             # every socket's consumer (django/channels_redis#422).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "capacity": ABF_CHANNEL_CAPACITY},
         }
     }
 else:
@@ -134,7 +138,10 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "abf_site.channel_layer.RelayChannelLayer",
-            "CONFIG": {"path": os.environ.get("ABF_CHANNEL_RELAY_SOCKET", str(VAR_DIR / "channels.sock"))},
+            "CONFIG": {
+                "path": os.environ.get("ABF_CHANNEL_RELAY_SOCKET", str(VAR_DIR / "channels.sock")),
+                "capacity": ABF_CHANNEL_CAPACITY,
+            },
         }
     }
 
@@ -175,6 +182,9 @@ ABF_EXECUTOR = os.environ.get("ABF_EXECUTOR", "local")
 if ABF_EXECUTOR not in {"local", "container"}:
     raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local' and 'container'")
 ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
+# A running execution whose worker has sent no heartbeat (every 5 s) for this
+# long is reported interrupted, never re-run.
+ABF_EXECUTION_HEARTBEAT_TIMEOUT = int(os.environ.get("ABF_EXECUTION_HEARTBEAT_TIMEOUT", "30"))
 try:
     ABF_EXECUTOR_POOL_SIZE = int(os.environ.get("ABF_EXECUTOR_POOL_SIZE", "1"))
 except ValueError:

@@ -228,11 +228,13 @@ def drive(args, env, webs, workers, scratch):
         last_finish = max(finished.values()) if finished else time.monotonic()
         ok = Run.objects.filter(pk__in=submitted, status=Run.Status.FINISHED).count()
 
-        # Give the last pushes a moment, then count.
-        settle = time.monotonic() + 10
+        # Late is not lost: wait (up to 2 minutes) for pushes still queued
+        # for the sockets of a busy web process, then count.
+        settle = time.monotonic() + 120
         expected = args.sockets * args.runs * 2
         while sum(sockets.received) < expected and time.monotonic() < settle:
             time.sleep(0.2)
+        drained = time.monotonic() - last_finish
         sockets.close()
         received = sum(sockets.received)
         approval_of_run = dict(ApprovalRequest.objects.filter(run_id__in=submitted).values_list("pk", "run_id"))
@@ -249,6 +251,7 @@ def drive(args, env, webs, workers, scratch):
             "submit->pushed p95 ms": round(percentile(push_latency, 95)),
             "decided->finished p50 ms": round(percentile(finish_latency, 50)),
             "decided->finished p95 ms": round(percentile(finish_latency, 95)),
+            "last push after last finish s": round(drained, 1),
             "pushes expected": expected, "pushes received": received, "lost": expected - received,
         }
     finally:

@@ -2,6 +2,7 @@
 step at most once."""
 import datetime
 import threading
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -48,7 +49,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
         with transaction.atomic():
             record = ExecutionRecord.objects.create(
                 step=step, code=step.code, approved_by=approved_by,
-                executor=settings.ABF_EXECUTOR, writes_allowed=allow_writes,
+                executor=settings.ABF_EXECUTOR, writes_allowed=allow_writes, heartbeat_at=timezone.now(),
             )
             audit.record_execution_started(record)
     except IntegrityError:
@@ -63,7 +64,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
 
     approval_services.mark_step(step, step.Status.RUNNING)
     cancel, finished = threading.Event(), threading.Event()
-    watcher = threading.Thread(target=_watch_for_cancel, args=(record.pk, cancel, finished), daemon=True)
+    watcher = threading.Thread(target=_watch_execution, args=(record.pk, cancel, finished), daemon=True)
     watcher.start()
     output = OutputStream(step.plan.run_id, record.pk)
     try:
@@ -180,16 +181,54 @@ class OutputStream:
             push.execution_output(self.run_id, self.execution_id, stream, text)
 
 
-def _watch_for_cancel(record_pk, cancel, finished, interval=0.5):
+def _watch_execution(record_pk, cancel, finished, interval=0.5, heartbeat_every=5):
     """In the worker, beside the running code: the database says when a
-    cancel was asked for (from any process)."""
+    cancel was asked for (from any process), and learns the worker is alive
+    (a heartbeat; see report_interrupted)."""
+    last_beat = time.monotonic()
     try:
         while not finished.wait(interval):
             if ExecutionRecord.objects.filter(pk=record_pk, cancel_requested_at__isnull=False).exists():
                 cancel.set()
                 return
+            if time.monotonic() - last_beat >= heartbeat_every:
+                ExecutionRecord.objects.filter(pk=record_pk, state=ExecutionRecord.State.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+                last_beat = time.monotonic()
     finally:
         connection.close()
+
+
+def report_interrupted(now=None):
+    """Executions whose worker died mid-run (SIGKILL, a crash, the machine
+    lost) stop sending heartbeats. Each is recorded as interrupted and its run
+    failed with a message saying so: never re-run, because what the code had
+    already done to the equipment is unknown. Run on a schedule; returns the
+    number reported."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.ABF_EXECUTION_HEARTBEAT_TIMEOUT)
+    stale = ExecutionRecord.objects.filter(state=ExecutionRecord.State.RUNNING, heartbeat_at__lt=cutoff)
+    reported = 0
+    for record in stale.select_related("step__plan__run"):
+        with transaction.atomic():
+            if not ExecutionRecord.objects.filter(pk=record.pk, state=ExecutionRecord.State.RUNNING).update(
+                state=ExecutionRecord.State.INTERRUPTED,
+                finished_at=timezone.now(),
+                notes="The worker running this stopped sending heartbeats (it crashed or was killed).",
+            ):
+                continue  # it finished meanwhile
+            record.refresh_from_db()
+            audit.record_execution_finished(record)
+            step = record.step
+            approval_services.mark_step(step, step.Status.FAILED)
+            approval_services.fail_run(
+                step.plan.run,
+                f"Step {step.order + 1} was interrupted mid-run: the worker running it stopped. It was not "
+                "re-run, because what it had already done is unknown; check the equipment's state before "
+                "asking again.",
+            )
+        reported += 1
+    return reported
 
 
 def import_pv_limits(channels, replace=False, actor=None):

@@ -1,8 +1,11 @@
 """The whole chain through a real django-q cluster: request -> plan ->
 approval -> execution -> record."""
+import datetime
 import signal
+import time
 
 import pytest
+from django.utils import timezone
 
 from approvals import services
 from approvals.models import ApprovalRequest, Run
@@ -96,3 +99,33 @@ def test_abf_run_wait_prints_the_outcome(q_cluster, operator, capsys):
     call_command("abf_run", CODE, user=operator.username, wait=True, timeout=60)
     out = capsys.readouterr().out
     assert "Finished" in out and "beam current 42" in out
+
+
+def test_worker_killed_while_code_runs_is_reported_interrupted_never_rerun(q_cluster, operator, reviewer, tmp_path):
+    from execution.services import report_interrupted
+
+    set_policy(python_mode="all_code")
+    run = services.submit_run(operator, 'import time\nprint("started", flush=True)\ntime.sleep(60)\nprint("done")')
+    services.decide(pending_approval(run), reviewer, approve=True)
+    record = wait_for(
+        lambda: ExecutionRecord.objects.filter(step__plan__run=run, state="running").first(), message="the execution"
+    )
+    q_cluster.stop(signal.SIGKILL)  # the worker and, with it, the sandbox
+
+    assert report_interrupted() == 0, "its heartbeat is still fresh"
+    later = record.heartbeat_at + datetime.timedelta(minutes=5)
+    assert report_interrupted(now=later) == 1
+    record.refresh_from_db()
+    run.refresh_from_db()
+    assert record.state == ExecutionRecord.State.INTERRUPTED
+    assert run.status == Run.Status.FAILED and "interrupted mid-run" in run.message and "not re-run" in run.message
+
+    # A new worker and the redelivery schedule change nothing: it is not run again.
+    replacement = QCluster(tmp_path / "replacement.log").start()
+    try:
+        services.redeliver_lost_tasks(now=timezone.now() + datetime.timedelta(minutes=5))
+        time.sleep(3)
+    finally:
+        replacement.stop()
+    assert ExecutionRecord.objects.filter(step__plan__run=run).count() == 1
+    assert report_interrupted(now=later) == 0

@@ -120,3 +120,23 @@ def test_page_and_cli_decide_the_same_request_at_once(deployment, operator, revi
         assert cli.returncode == 0, output
     assert_ran_once(run, deployment)
     assert subprocess_database_url().startswith("postgres://")
+
+
+def test_workers_killed_while_code_runs(deployment, operator, reviewer, tmp_path):
+    from execution.services import report_interrupted
+
+    run, approval = waiting_run(operator, 'import time\nprint("started", flush=True)\ntime.sleep(60)')
+    services.decide(approval, reviewer, approve=True)
+    record = wait_for(
+        lambda: ExecutionRecord.objects.filter(step__plan__run=run, state="running").first(), message="the execution"
+    )
+    for worker in deployment.workers:
+        worker.stop(signal.SIGKILL)
+    deployment.workers = [Worker(tmp_path / f"new-worker{i}.log").start() for i in range(3)]
+
+    later = record.heartbeat_at + datetime.timedelta(minutes=5)
+    assert report_interrupted(now=later) == 1
+    services.redeliver_lost_tasks(now=later)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and "interrupted mid-run" in run.message
+    assert ExecutionRecord.objects.get(step__plan__run=run).state == ExecutionRecord.State.INTERRUPTED
