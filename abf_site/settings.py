@@ -123,6 +123,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # (Channels' default, 100, drops pushes when 500 pages share one busy web
 # process; see bench/bench_load.py).
 ABF_CHANNEL_CAPACITY = int(os.environ.get("ABF_CHANNEL_CAPACITY", "2000"))
+# How long such a message may wait before it is dropped (Channels' default,
+# 60 s, drops pushes a busy web process is still working through).
+ABF_CHANNEL_EXPIRY = int(os.environ.get("ABF_CHANNEL_EXPIRY", "600"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -130,7 +133,8 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, which
             # cuts channels-redis's blocking BZPOPMIN short and tears down
             # every socket's consumer (django/channels_redis#422).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "capacity": ABF_CHANNEL_CAPACITY},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "capacity": ABF_CHANNEL_CAPACITY,
+                       "expiry": ABF_CHANNEL_EXPIRY},
         }
     }
 else:
@@ -141,6 +145,7 @@ else:
             "CONFIG": {
                 "path": os.environ.get("ABF_CHANNEL_RELAY_SOCKET", str(VAR_DIR / "channels.sock")),
                 "capacity": ABF_CHANNEL_CAPACITY,
+                "expiry": ABF_CHANNEL_EXPIRY,
             },
         }
     }
