@@ -36,10 +36,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from bench.figures import percentile  # noqa: E402
 
 
 def report(name, values_ms, goal=None):

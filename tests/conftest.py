@@ -16,6 +16,7 @@ from approvals.services import OPERATORS_GROUP, REVIEWERS_GROUP
 from tests.docker_engine import docker_engine  # noqa: F401  (the fixture)
 from tests.epics_ioc import epics_ioc  # noqa: F401  (the fixture)
 from tests.epics_ioc import isolate_channel_access
+from tests.production.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,14 +190,6 @@ def wait_for(predicate, timeout=60, interval=0.1, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebServer(QCluster):
