@@ -104,7 +104,7 @@ def run_step(state):
     step = _current_step(run, state)
     # The code that runs may be a reviewer's edit: the writes master switch
     # is checked again on exactly that text.
-    _, decision = execution_services.review_code(step.code, ApprovalPolicy.current())
+    analysis, decision = execution_services.review_code(step.code, ApprovalPolicy.current())
     if decision.refused:
         services.mark_step(step, PlanStep.Status.REFUSED)
         return {"outcome": Run.Status.REFUSED, "message": " ".join(decision.reasons)}
@@ -116,7 +116,8 @@ def run_step(state):
     approved = approval is not None and approval.status == ApprovalRequest.Status.APPROVED
     allow_writes = approved and policy is not None and policy.writes_enabled
     record = execution_services.execute_step(
-        step, approved_by=approval.decided_by if approval else None, allow_writes=allow_writes
+        step, approved_by=approval.decided_by if approval else None, allow_writes=allow_writes,
+        review=(analysis, decision),
     )
     if record.state != record.State.SUCCEEDED:
         return {

@@ -20,6 +20,12 @@ def source_notebook(code, title, analysis=None):
     return _notebook(lines, code)
 
 
+def review_notes(reasons, findings):
+    """What the source notebook lists under the code's heading: the
+    policy's reasons, then each analysis finding ({"line", "explanation"})."""
+    return [*reasons, *(f"line {f['line']}: {f['explanation']}" for f in findings)]
+
+
 def executed_notebook(code, title, outputs, outcome):
     """The notebook of an execution: the code cell with the outputs the
     kernel produced (stdout/stderr, figures, rich results, the error)."""

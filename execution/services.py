@@ -39,12 +39,14 @@ def review_code(code, policy):
     return analysis, evaluate(policy, analysis)
 
 
-def execute_step(step, approved_by=None, allow_writes=False):
+def execute_step(step, approved_by=None, allow_writes=False, review=None):
     """Run a python step once. The record is claimed before the code starts:
     if a claim already exists (a retry after a worker crash, a duplicate
     resume), the step is not run again; a claim left 'running' by a dead
     worker is reported as interrupted. allow_writes gives the code the EPICS
-    write address and lets the write guard pass writes within the limits."""
+    write address and lets the write guard pass writes within the limits.
+    review is review_code()'s verdict on step.code when the caller has it
+    (the source notebook lists it); else it is computed."""
     try:
         with transaction.atomic():
             record = ExecutionRecord.objects.create(
@@ -108,7 +110,7 @@ def execute_step(step, approved_by=None, allow_writes=False):
         )
         ExecutionArtifact.objects.bulk_create(
             ExecutionArtifact(execution=record, kind=kind, name=name, content_type=content_type, data=data, size=len(data))
-            for kind, name, content_type, data in _artifacts(step, result, state)
+            for kind, name, content_type, data in _artifacts(step, result, state, review)
         )
         record.refresh_from_db()
         audit.record_execution_finished(record)
@@ -116,12 +118,12 @@ def execute_step(step, approved_by=None, allow_writes=False):
     return record
 
 
-def _artifacts(step, result, state):
+def _artifacts(step, result, state, review=None):
     """(kind, name, content type, bytes): the notebook as reviewed, the
     executed notebook, and each figure."""
     title = f"Run {step.plan.run_id}, step {step.order + 1}: {step.objective or step.capability}"
-    analysis, decision = review_code(step.code, ApprovalPolicy.current())
-    findings = list(decision.reasons) + [f"line {f.line}: {f.explanation}" for f in analysis.findings]
+    analysis, decision = review or review_code(step.code, ApprovalPolicy.current())
+    findings = notebooks.review_notes(decision.reasons, [f.to_dict() for f in analysis.findings])
     outcome = ExecutionRecord.State(state).label.lower()
     base = f"step-{step.order + 1}"
     yield (

@@ -71,8 +71,7 @@ def approval_notebook(request, pk):
         code = approval.context.get("code", "")
         findings = (approval.context.get("analysis") or {}).get("findings", [])
         reasons = approval.context.get("reasons", [])
-    notes = [*reasons, *(f"line {f['line']}: {f['explanation']}" for f in findings)]
-    notebook = notebooks.source_notebook(code, title, notes)
+    notebook = notebooks.source_notebook(code, title, notebooks.review_notes(reasons, findings))
     return file_response(notebooks.to_bytes(notebook), name + ".ipynb", NOTEBOOK_TYPE)
 
 
