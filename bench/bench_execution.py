@@ -74,7 +74,7 @@ def report(name, median, p95, bare):
 
 def warm(executor, runs, bare):
     settings.ABF_EXECUTOR_POOL_SIZE = 1
-    key, _ = executor.sandbox_for(Job(code=CELL))
+    key, _ = executor.kernel_for(Job(code=CELL))
     run_cell(executor)  # the pool now refills this key
 
     def until_ready():

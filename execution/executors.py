@@ -7,6 +7,8 @@ sandbox: a bubblewrap process tree (local) or a hardened container
 (container). execution/kernels.py talks to the kernel and keeps a pool of
 pre-started ones; this module makes, watches and kills the sandboxes.
 """
+import hashlib
+import json
 import logging
 import os
 import resource
@@ -69,6 +71,19 @@ class Job:
     # kept part of the output; the run page shows it live.
     on_output: object = None
 
+    def kernel_settings(self):
+        """What the kernel takes before the code (harness.py's
+        __abf_configure__): write permission, PV limits, CPU, memory, file
+        and output budgets, as JSON."""
+        return json.dumps({
+            "allow_writes": self.allow_writes,
+            "pv_limits": self.pv_limits,
+            "cpu_seconds": self.limits.cpu_seconds,
+            "memory_mb": self.limits.memory_mb,
+            "file_size_mb": self.limits.file_size_mb,
+            "output_bytes": self.limits.output_bytes,
+        }, sort_keys=True)
+
 
 @dataclass
 class RunResult:
@@ -92,9 +107,29 @@ class Executor:
     name = ""
 
     def run(self, job):
-        """Run job in a pooled kernel for its sandbox settings, or a fresh one."""
-        key, start = self.sandbox_for(job)
+        """Run job in a pooled kernel made for exactly its settings, or a fresh one."""
+        key, start = self.kernel_for(job)
         return run_in_kernel(job, key, start)
+
+    def kernel_for(self, job):
+        """(pool key, start): start() gives a kernel ready for job, its
+        sandbox started and its settings taken. A pooled kernel takes them
+        when the pool fills, so a warm run waits for neither; the key holds
+        the settings' digest, so a kernel only ever runs a job with exactly
+        the settings it took (a changed PV limit or budget is another key)."""
+        sandbox_key, start_sandbox = self.sandbox_for(job)
+        kernel_settings = job.kernel_settings()
+
+        def start():
+            session = start_sandbox()
+            try:
+                session.configure(kernel_settings)
+            except BaseException:
+                session.discard()
+                raise
+            return session
+
+        return sandbox_key + (hashlib.sha256(kernel_settings.encode()).hexdigest(),), start
 
     def sandbox_for(self, job):
         """(pool key, start): the key names everything fixed when a sandbox
@@ -124,40 +159,27 @@ def allowed_hosts(addresses):
 
 def run_in_kernel(job, key, start):
     """Run job in a pooled kernel for key, or in a freshly started one
-    (start() makes a KernelSession). A pooled kernel that is dead or does
-    not take its settings is dropped before the code is sent; the code is
-    sent to exactly one kernel, once. The pool refills afterwards."""
+    (start() makes a configured KernelSession). A pooled kernel that died
+    is dropped before the code is sent; the code is sent to exactly one
+    kernel, once; if none can be had, it is not run. The pool refills
+    afterwards."""
     pool = kernels.pool()
     try:
-        return _run_once(job, pool.take(key, start), start)
+        session = pool.take(key, start)
+        if session is None:
+            started = time.monotonic()
+            try:
+                session = start()
+            except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
+                logger.exception("could not start a kernel")
+                return RunResult(
+                    status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    notes=[f"the kernel could not start: {exc}"],
+                )
+        return session.run(job, [], wait)
     finally:
         pool.refill()
-
-
-def _run_once(job, session, start):
-    """The code goes to one kernel: the pooled one if it takes its
-    settings, else a fresh one; if none can be had, it is not run."""
-    if session is not None:
-        try:
-            session.configure(job)
-        except kernels.KernelUnusable as exc:
-            logger.warning("dropping a pre-started kernel: %s", exc)
-            session.discard()
-            session = None
-    if session is None:
-        started = time.monotonic()
-        try:
-            session = start()
-            session.configure(job)
-        except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
-            if session is not None:
-                session.discard()
-            logger.exception("could not start a kernel")
-            return RunResult(
-                status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
-                duration_ms=int((time.monotonic() - started) * 1000), notes=[f"the kernel could not start: {exc}"],
-            )
-    return session.run(job, [], wait)
 
 
 class LocalExecutor(Executor):

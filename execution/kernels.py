@@ -9,10 +9,11 @@ messages into a RunResult: stdout and stderr (capped, streamed to
 job.on_output as they arrive), notebook outputs (figures included), the
 error, `results` and the EPICS write attempts from the harness's report.
 
-KernelPool keeps pre-started sessions, so an execution need not wait for a
-kernel to start: one per (executor, sandbox settings) key, refilled in the
-background after each take. A pooled kernel has run nothing; it is still
-used for one execution only and then killed.
+KernelPool keeps pre-started, pre-configured sessions, so an execution need
+not wait for a kernel to start or take its settings: one per (executor,
+sandbox and kernel settings) key, refilled in the background after each
+take. A pooled kernel has run no code; it is still used for one execution
+only and then killed.
 """
 import atexit
 import json
@@ -132,19 +133,11 @@ class KernelSession:
     def alive(self):
         return self.sandbox.alive()
 
-    def configure(self, job):
-        """Hand the run's write permission, PV limits and CPU/memory budget
-        to the kernel, once, before the code; KernelUnusable if it does not
-        take them (the code has not been sent then)."""
-        settings_json = json.dumps({
-            "allow_writes": job.allow_writes,
-            "pv_limits": job.pv_limits,
-            "cpu_seconds": job.limits.cpu_seconds,
-            "memory_mb": job.limits.memory_mb,
-            "file_size_mb": job.limits.file_size_mb,
-            "output_bytes": job.limits.output_bytes,
-        })
-        msg_id = self.client.execute(f"__abf_configure__({settings_json!r})", silent=True, store_history=False)
+    def configure(self, kernel_settings):
+        """Hand the kernel its run's settings (Job.kernel_settings(): write
+        permission, PV limits, CPU/memory/output budgets), once, before any
+        code; KernelUnusable if it does not take them."""
+        msg_id = self.client.execute(f"__abf_configure__({kernel_settings!r})", silent=True, store_history=False)
         deadline = time.monotonic() + CONFIGURE_TIMEOUT_SECONDS
         while time.monotonic() < deadline and self.sandbox.alive():
             try:

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from execution import kernels
-from execution.executors import Limits
+from execution.executors import Job, Limits, LocalExecutor
 from execution.models import ExecutionArtifact, ExecutionRecord
 from execution.runner import run_python
 from execution.services import execute_step
@@ -124,12 +124,25 @@ def test_exit_codes_of_sys_exit():
 def test_a_dead_pooled_kernel_is_replaced_before_the_code_is_sent(settings):
     run_python("pass", limits=SMALL)  # the pool now holds a kernel for these settings
     pool = kernels.pool()
-    key = next(k for k in pool.sessions if k[0] == "local" and k[-1] == SMALL.max_processes and not k[2])
+    key, _ = LocalExecutor().kernel_for(Job(code="", limits=SMALL))
     assert pool.wait_until_ready(key, timeout=30)
     for session in pool.sessions[key]:
         session.sandbox.kill()
     result = run_python("results = 'ran once'", limits=SMALL)
     assert (result.status, result.results) == ("ok", "ran once")
+
+
+def test_a_pooled_kernel_runs_only_a_job_with_the_settings_it_took():
+    tight = Limits(wall_time_seconds=20, max_processes=32, output_bytes=100)
+    run_python("pass", limits=tight)
+    pool = kernels.pool()
+    tight_key, _ = LocalExecutor().kernel_for(Job(code="", limits=tight))
+    assert pool.wait_until_ready(tight_key, timeout=30)  # a kernel capped at 100 bytes waits
+    roomy = Limits(wall_time_seconds=20, max_processes=32, output_bytes=1000)
+    result = run_python("print('z' * 500)", limits=roomy)
+    assert result.stdout == "z" * 500 + "\n"
+    capped = run_python("print('z' * 500)", limits=tight)
+    assert capped.stdout.startswith("z" * 100 + "\n[abf] output truncated")
 
 
 def test_the_cpu_limit_counts_from_the_code_not_the_kernel_start():
