@@ -187,6 +187,16 @@ ABF_EXECUTOR = os.environ.get("ABF_EXECUTOR", "local")
 if ABF_EXECUTOR not in {"local", "container"}:
     raise ValueError(f"ABF_EXECUTOR={ABF_EXECUTOR!r}: the executors are 'local' and 'container'")
 ABF_EXECUTOR_IMAGE = os.environ.get("ABF_EXECUTOR_IMAGE", "abf-executor:latest")
+# The container executor's kernels, in a deployment (python manage.py deploy):
+# the environment whose executor-read / executor-write services they join
+# (image, network, EPICS variables; found by name). Empty: standalone kernel
+# containers from ABF_EXECUTOR_IMAGE. Set, and the service is down: not run.
+ABF_EXECUTOR_DEPLOYMENT = os.environ.get("ABF_EXECUTOR_DEPLOYMENT", "")
+# Where the worker makes each kernel's exchange folder (connection file,
+# sockets, report; default: the system's temporary folder). A worker in a
+# container needs a folder mounted at the same path as on the Docker host,
+# since the engine bind-mounts it into the kernel's container from the host.
+ABF_EXECUTOR_EXCHANGE_DIR = os.environ.get("ABF_EXECUTOR_EXCHANGE_DIR", "")
 # A running execution whose worker has sent no heartbeat (every 5 s) for this
 # long is reported interrupted, never re-run.
 ABF_EXECUTION_HEARTBEAT_TIMEOUT = int(os.environ.get("ABF_EXECUTION_HEARTBEAT_TIMEOUT", "30"))

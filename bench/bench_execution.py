@@ -11,7 +11,11 @@ Python, for:
 - local, cold: a kernel started for the execution (ABF_EXECUTOR_POOL_SIZE=0);
 - local, warm: a pre-started kernel from the pool (the pool is given time
   to refill between runs, untimed: that is what a warm execution costs);
-- container, warm: the same with the container executor.
+- container, warm: the same with the container executor;
+- with --deployment ENV, also the container executor warm through the
+  kernel services of that deployment (ABF_EXECUTOR_DEPLOYMENT: a read-only
+  run joins executor-read, found by name for each run; deploy them first
+  with `python manage.py deploy up execution --env ENV`).
 
 Goals (issue 6): warm local <= 1.5x bare python, cold local < 1 s, container
 (warm pool) < 2x bare python. The container executor needs a Docker engine on
@@ -39,7 +43,10 @@ from execution import kernels  # noqa: E402
 from execution.executors import ContainerExecutor, Job, LocalExecutor  # noqa: E402
 
 CELL = 'results = {"x": 1}'
-GOALS = {"local, cold": ("ms", 1000), "local, warm": ("ratio", 1.5), "container, warm": ("ratio", 2.0)}
+GOALS = {
+    "local, cold": ("ms", 1000), "local, warm": ("ratio", 1.5),
+    "container, warm": ("ratio", 2.0), "container, service, warm": ("ratio", 2.0),
+}
 
 
 def timed(call, runs, before=None):
@@ -63,7 +70,7 @@ def run_cell(executor):
 
 def report(name, median, p95, bare):
     ratio = median / bare
-    line = f"{name:<22} median {median:7.1f} ms   p95 {p95:7.1f} ms   ratio {ratio:5.1f}"
+    line = f"{name:<25} median {median:7.1f} ms   p95 {p95:7.1f} ms   ratio {ratio:5.1f}"
     kind, goal = GOALS.get(name, (None, None))
     if kind == "ms":
         line += f"   goal < {goal} ms: {'met' if median < goal else 'NOT met'}"
@@ -87,7 +94,12 @@ def warm(executor, runs, bare):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="timed executions per figure (default 30)")
-    runs = parser.parse_args().runs
+    parser.add_argument(
+        "--deployment", metavar="ENV", default="",
+        help="also measure the container executor through the kernel services of deployment ENV",
+    )
+    arguments = parser.parse_args()
+    runs = arguments.runs
 
     bare, bare_p95 = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs)
     report("bare python -c pass", bare, bare_p95, bare)
@@ -106,11 +118,14 @@ def main():
             print(f"building {settings.ABF_EXECUTOR_IMAGE} ...")
             build_image(container.client, settings.ABF_EXECUTOR_IMAGE)
     except Exception as exc:  # noqa: BLE001  (any reason it cannot run here is reported)
-        print(f"{'container':<22} skipped: {exc}")
+        print(f"{'container':<25} skipped: {exc}")
     else:
         settings.ABF_EXECUTOR_POOL_SIZE = 0
         report("container, cold", *timed(lambda: run_cell(container), 5), bare)
         report("container, warm", *warm(container, runs, bare), bare)
+        if arguments.deployment:
+            settings.ABF_EXECUTOR_DEPLOYMENT = arguments.deployment
+            report("container, service, warm", *warm(container, runs, bare), bare)
     kernels.close_pool()
 
 

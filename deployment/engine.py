@@ -13,7 +13,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 from docker.types import EndpointConfig
@@ -157,6 +157,9 @@ class ServiceLocation:
     state: str
     host: str  # "" when it has no reachable address (network none, stopped)
     ports: tuple  # its container ports, from the service file
+    image: str = ""  # the image id the container runs
+    variables: dict = field(default_factory=dict)  # its environment variables
+    started_at: str = ""  # when it last started (a restart gives it a new network namespace)
 
     @property
     def port(self):
@@ -182,9 +185,11 @@ def locate(container):
                 break
     labels = container.labels
     ports = tuple(int(p) for p in labels.get(f"{LABEL}.ports", "").split(",") if p)
+    variables = dict(item.partition("=")[::2] for item in (attrs.get("Config") or {}).get("Env") or [])
     return ServiceLocation(
         name=labels.get(f"{LABEL}.service", ""), environment=labels.get(f"{LABEL}.environment", ""),
         container_id=container.id, container_name=container.name, state=container.status, host=host, ports=ports,
+        image=attrs.get("Image", ""), variables=variables, started_at=(attrs.get("State") or {}).get("StartedAt", ""),
     )
 
 

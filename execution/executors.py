@@ -107,8 +107,14 @@ class Executor:
     name = ""
 
     def run(self, job):
-        """Run job in a pooled kernel made for exactly its settings, or a fresh one."""
-        key, start = self.kernel_for(job)
+        """Run job in a pooled kernel made for exactly its settings, or a
+        fresh one; if no kernel can be had for it, the code is not run."""
+        started = time.monotonic()
+        try:
+            key, start = self.kernel_for(job)
+        except Exception as exc:  # noqa: BLE001  (the engine or the kernel's service is unavailable: not run)
+            logger.exception("no kernel for this execution")
+            return not_run(exc, started)
         return run_in_kernel(job, key, start)
 
     def kernel_for(self, job):
@@ -143,8 +149,10 @@ def epics_addresses(allow_writes):
     return settings.ABF_EPICS_WRITE_ADDR_LIST if allow_writes else settings.ABF_EPICS_READ_ADDR_LIST
 
 
-def code_environment(addresses):
-    env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES) or k in PASSED_ENV_NAMES}
+def code_environment(addresses, source=os.environ):
+    """The code's environment: from `source` (the worker's, or a kernel
+    service's), only the passed variables, with the run's EPICS addresses."""
+    env = {k: v for k, v in source.items() if k.startswith(PASSED_ENV_PREFIXES) or k in PASSED_ENV_NAMES}
     env.pop("EPICS_CA_ADDR_LIST", None)
     if addresses:
         env["EPICS_CA_ADDR_LIST"] = " ".join(addresses)
@@ -172,14 +180,17 @@ def run_in_kernel(job, key, start):
                 session = start()
             except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
                 logger.exception("could not start a kernel")
-                return RunResult(
-                    status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    notes=[f"the kernel could not start: {exc}"],
-                )
+                return not_run(exc, started)
         return session.run(job, [], wait)
     finally:
         pool.refill()
+
+
+def not_run(exc, started):
+    return RunResult(
+        status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
+        duration_ms=int((time.monotonic() - started) * 1000), notes=[f"no kernel for the code: {exc}"],
+    )
 
 
 class LocalExecutor(Executor):
@@ -423,15 +434,28 @@ class ContainerExecutor(Executor):
     """Each execution in a fresh kernel in a fresh hardened container
     (read-only root, tmpfs work folder, no capabilities, no new privileges,
     nobody user, memory, CPU and process limits), on the Docker engine
-    DOCKER_HOST names, from ABF_EXECUTOR_IMAGE (python manage.py
-    build_executor_image). The engine must run on this machine: the kernel's
-    sockets are in an exchange folder bind-mounted at the same path. No
-    network unless EPICS addresses are configured; then the host's (Docker
-    here has no bridge), with the harness's socket restriction as in the
-    local executor. The container is killed at the wall-time limit, on
-    cancel and after the run, and always removed."""
+    DOCKER_HOST names. The engine must run on this machine: the kernel's
+    sockets are in an exchange folder bind-mounted at the same path. The
+    container is killed at the wall-time limit, on cancel and after the run,
+    and always removed.
+
+    Where the kernel container gets its image, network and EPICS settings:
+
+    - standalone (ABF_EXECUTOR_DEPLOYMENT empty): ABF_EXECUTOR_IMAGE
+      (python manage.py build_executor_image); no network unless EPICS
+      addresses are configured, then the host's, with the harness's socket
+      restriction as in the local executor;
+    - deployed (ABF_EXECUTOR_DEPLOYMENT names an environment): the kernel
+      service of that deployment, found by name with find_service():
+      executor-write for runs with approved writes, executor-read for the
+      rest. The kernel container runs the service's image, joins the
+      service container's network namespace (whatever network the
+      deployment gave that variant, and nothing else) and takes its EPICS
+      variables; Python sockets may reach only its EPICS addresses. If the
+      service is not running, the code is not run."""
 
     name = "container"
+    SERVICES = {True: "executor-write", False: "executor-read"}
 
     def __init__(self, client=None):
         import docker
@@ -439,16 +463,62 @@ class ContainerExecutor(Executor):
         self.client = client or docker.from_env()
 
     def sandbox_for(self, job):
-        addresses = epics_addresses(job.allow_writes)
+        host = self.kernel_host(job.allow_writes)
         limits = job.limits
         fixed_at_start = (limits.memory_mb, limits.max_processes, limits.file_size_mb)
-        key = (self.name, self.client.api.base_url, settings.ABF_EXECUTOR_IMAGE, job.allow_writes, tuple(addresses), fixed_at_start)
+        key = (self.name, self.client.api.base_url, host.identity, job.allow_writes, fixed_at_start)
         remove_stale_containers(self.client)
 
         def start():
-            return kernels.KernelSession(ContainerSandbox(self.client, limits, addresses), allowed_hosts(addresses))
+            return kernels.KernelSession(ContainerSandbox(self.client, limits, host), host.allowed_hosts)
 
         return key, start
+
+    def kernel_host(self, allow_writes):
+        deployment = settings.ABF_EXECUTOR_DEPLOYMENT
+        if not deployment:
+            addresses = epics_addresses(allow_writes)
+            return KernelHost(
+                image=settings.ABF_EXECUTOR_IMAGE, network_mode="host" if addresses else "none",
+                environment=code_environment(addresses), allowed_hosts=allowed_hosts(addresses),
+                identity=("standalone", settings.ABF_EXECUTOR_IMAGE, tuple(addresses)),
+            )
+        from deployment.services import find_service
+
+        name = self.SERVICES[bool(allow_writes)]
+        location = find_service(name, deployment, self.client)
+        if location is None or location.state != "running":
+            state = "not deployed" if location is None else location.state
+            raise KernelServiceUnavailable(
+                f"the {name} service of deployment {deployment!r} is {state} "
+                f"(python manage.py deploy up {name} --env {deployment})"
+            )
+        addresses = location.variables.get("EPICS_CA_ADDR_LIST", "").split()
+        return KernelHost(
+            image=location.image, network_mode=f"container:{location.container_id}",
+            environment=code_environment(addresses, source=location.variables),
+            # The service's network is the deployment's choice: Python-level
+            # sockets are restricted to the EPICS addresses even when it has none.
+            allowed_hosts=allowed_hosts(addresses) or [],
+            identity=("service", location.container_id, location.started_at, location.image),
+        )
+
+
+class KernelServiceUnavailable(Exception):
+    """The deployed kernel service a run needs is not running."""
+
+
+@dataclass(frozen=True)
+class KernelHost:
+    """What a kernel container is made from: its image, its network mode,
+    its environment and the hosts Python may reach; `identity` names all of
+    it in the pool key."""
+
+    image: str
+    network_mode: str
+    environment: dict
+    allowed_hosts: list | None
+    identity: tuple
 
 
 CONTAINER_LABEL = "abf.executor-worker"
@@ -474,10 +544,10 @@ def remove_stale_containers(client):
 class ContainerSandbox:
     """A kernel in a hardened container; see ContainerExecutor."""
 
-    def __init__(self, client, limits, addresses):
+    def __init__(self, client, limits, host):
         from execution.container_image import MATPLOTLIB_CACHE_IN_IMAGE
 
-        self.client, self.limits, self.addresses = client, limits, addresses
+        self.client, self.limits, self.host = client, limits, host
         self.notes, self.container, self.pid, self.finished, self.cleaner = [], None, None, None, None
         self.ended = threading.Event()
         # The container runs as nobody: the exchange folder is nobody's (or,
@@ -502,14 +572,13 @@ class ContainerSandbox:
         from execution.container_image import HARNESS_IN_IMAGE, PYTHON_IN_IMAGE
 
         limits = self.limits
-        self.container = self.client.containers.run(
-            settings.ABF_EXECUTOR_IMAGE,
+        container = self.client.containers.create(
+            self.host.image,
             [PYTHON_IN_IMAGE, "-I", HARNESS_IN_IMAGE, config_path],
-            detach=True,
             labels={CONTAINER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
             user="65534:65534",
-            environment=code_environment(self.addresses),
-            network_mode="host" if self.addresses else "none",
+            environment=self.host.environment,
+            network_mode=self.host.network_mode,
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.file_size_mb}m,mode=1777"},
             volumes={self.exchange: {"bind": self.exchange, "mode": "rw"}},
@@ -525,6 +594,14 @@ class ContainerSandbox:
                 Ulimit(name="core", soft=0, hard=0),
             ],
         )
+        try:
+            container.start()
+        except Exception:
+            # E.g. the kernel service whose network it joins is restarting:
+            # nothing of it may stay behind.
+            container.remove(force=True)
+            raise
+        self.container = container
         self.container.reload()
         self.pid = self.container.attrs["State"].get("Pid") or None
         threading.Thread(target=self._wait, daemon=True).start()

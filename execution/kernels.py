@@ -463,8 +463,14 @@ def close_pool():
 
 def make_exchange_folder(owner_uid=None):
     """The folder the worker and the sandboxed kernel share: connection
-    file, sockets, report. Short path (Unix socket names are limited)."""
-    folder = tempfile.mkdtemp(prefix="abf-kx-")
+    file, sockets, report. Short path (Unix socket names are limited). In
+    ABF_EXECUTOR_EXCHANGE_DIR when set: a worker that runs in a container
+    shares it with the Docker host at the same path."""
+    parent = settings.ABF_EXECUTOR_EXCHANGE_DIR or None
+    try:
+        folder = tempfile.mkdtemp(prefix="abf-kx-", dir=parent)
+    except OSError as exc:
+        raise KernelUnusable(f"no exchange folder for the kernel in {parent or tempfile.gettempdir()}: {exc}") from None
     if owner_uid is not None:
         os.chown(folder, owner_uid, owner_uid)
     return folder

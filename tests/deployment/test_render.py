@@ -60,7 +60,13 @@ def test_production_wires_the_settings_into_the_services(db, production_env):
     assert web["environment"]["ABF_SECRET_KEY"] == SECRET_KEY
     assert web["environment"]["ABF_SECURE"] == "1"
     assert files["data"]["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == DB_PASSWORD
-    assert "/var/run/docker.sock:/var/run/docker.sock" in files["app"]["services"]["worker"]["volumes"]
+    worker = files["app"]["services"]["worker"]
+    assert "/var/run/docker.sock:/var/run/docker.sock" in worker["volumes"]
+    # Its kernels join this deployment's executor services, and their
+    # exchange folders are at the same path in the worker and on the host.
+    assert worker["environment"]["ABF_EXECUTOR_DEPLOYMENT"] == "production"
+    exchange = worker["environment"]["ABF_EXECUTOR_EXCHANGE_DIR"]
+    assert f"{exchange}:{exchange}" in worker["volumes"]
     executor = files["execution"]["services"]["executor-read"]
     assert executor["read_only"] is True and executor["cap_drop"] == ["ALL"] and executor["user"] == "65534:65534"
     assert executor["network_mode"] == "none"  # like a per-execution container: no way to the database or broker

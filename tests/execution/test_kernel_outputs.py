@@ -13,6 +13,7 @@ from execution.executors import Job, Limits, LocalExecutor
 from execution.models import ExecutionArtifact, ExecutionRecord
 from execution.runner import run_python
 from execution.services import execute_step
+from tests.conftest import wait_for
 from tests.factories import make_step
 
 SMALL = Limits(wall_time_seconds=20, cpu_seconds=10, memory_mb=1024, max_processes=32, output_bytes=64 * 1024, file_size_mb=8)
@@ -126,8 +127,12 @@ def test_a_dead_pooled_kernel_is_replaced_before_the_code_is_sent(settings):
     pool = kernels.pool()
     key, _ = LocalExecutor().kernel_for(Job(code="", limits=SMALL))
     assert pool.wait_until_ready(key, timeout=30)
-    for session in pool.sessions[key]:
+    pooled = list(pool.sessions[key])
+    for session in pooled:
         session.sandbox.kill()
+    # Dead, as a kernel that crashed while it waited would be (a kernel that
+    # dies after it was given the code is reported, never re-run: see below).
+    wait_for(lambda: not any(session.alive() for session in pooled), timeout=10, message="the kernels to die")
     result = run_python("results = 'ran once'", limits=SMALL)
     assert (result.status, result.results) == ("ok", "ran once")
 

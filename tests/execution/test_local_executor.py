@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core import checks
 
 from execution.executors import Limits
 from execution.runner import run_python
@@ -142,6 +143,25 @@ def test_each_execution_gets_a_fresh_work_folder():
     first = run_python("import os\nopen('left-behind', 'w').write('x')\nresults = os.listdir('.')", limits=SMALL)
     second = run_python("import os\nresults = os.listdir('.')", limits=SMALL)
     assert first.results == ["left-behind"] and second.results == []
+
+
+def test_exchange_folders_are_made_where_the_setting_says(settings, tmp_path):
+    settings.ABF_EXECUTOR_EXCHANGE_DIR = str(tmp_path)
+    settings.ABF_EXECUTOR_POOL_SIZE = 0
+    result = run_python("results = 'ran'", limits=SMALL)
+    assert result.results == "ran"
+    assert os.listdir(tmp_path) == []  # made there and removed after the run
+
+
+def test_without_a_usable_exchange_folder_the_code_is_not_run(settings, tmp_path):
+    settings.ABF_EXECUTOR_EXCHANGE_DIR = str(tmp_path / "missing")
+    settings.ABF_EXECUTOR_POOL_SIZE = 0
+    result = run_python("results = 'ran'", limits=SMALL)
+    assert (result.status, result.results) == ("error", None)
+    assert f"no exchange folder for the kernel in {tmp_path / 'missing'}" in result.stderr
+    errors = checks.run_checks()
+    assert [e.id for e in errors if e.id == "execution.E001"] == ["execution.E001"]
+    assert f"install -d -m 1777 {tmp_path / 'missing'}" in next(e.hint for e in errors if e.id == "execution.E001")
 
 
 def test_the_code_does_not_see_the_workers_secrets(monkeypatch):
