@@ -82,12 +82,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"event": "run", "run": event["run"]})
 
     async def execution_output(self, event):
-        """A piece of a running step's stdout or stderr. The page shows it
-        until the step ends; then the stored output in the next "run"
-        event replaces it."""
-        await self.send_json(
-            {"event": "output", "execution": event["execution"], "stream": event["stream"], "text": event["text"]}
-        )
+        """A piece of a running step's stdout or stderr, and where in the
+        stream it starts. The page shows it until the step ends; then the
+        stored output in the next "run" event replaces it."""
+        await self.send_json({"event": "output", **{key: event[key] for key in ("execution", "stream", "text", "offset")}})
 
     @database_sync_to_async
     def _snapshot(self):

@@ -102,13 +102,14 @@ def run_updated(run):
     _send(run_group(run.pk), {"type": "run.updated", "run": run_json(run)})
 
 
-def execution_output(run_id, execution_id, stream, text):
-    """A piece of stdout or stderr of a running execution, for the run page.
-    The record keeps the whole (capped) output; a page that connects late
-    gets it from the snapshot."""
+def execution_output(run_id, execution_id, stream, text, offset):
+    """A piece of stdout or stderr of a running execution, for the run page:
+    `text` starts `offset` characters into the stream. The record has the
+    output so far before this is sent, so a page that connects late gets it
+    from the snapshot and skips what it already has."""
     _send(
         run_group(run_id),
-        {"type": "execution.output", "execution": execution_id, "stream": stream, "text": text},
+        {"type": "execution.output", "execution": execution_id, "stream": stream, "text": text, "offset": offset},
     )
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import resource
 import shutil
 import signal
@@ -171,6 +172,7 @@ def run_in_kernel(job, key, start):
     is dropped before the code is sent; the code is sent to exactly one
     kernel, once; if none can be had, it is not run. The pool refills
     afterwards."""
+    remove_leftovers()
     pool = kernels.pool()
     try:
         session = pool.take(key, start)
@@ -184,6 +186,41 @@ def run_in_kernel(job, key, start):
         return session.run(job, [], wait)
     finally:
         pool.refill()
+
+
+LEFTOVER = re.compile(r"^abf-(?:exec-|kx-)?(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-")
+_leftovers_removed = False
+
+
+def remove_leftovers():
+    """Once per worker process: remove the work and exchange folders and the
+    pids cgroups that workers of this machine left when they died (kill -9,
+    a crash; their sandboxes died with them)."""
+    global _leftovers_removed
+    if _leftovers_removed:
+        return
+    _leftovers_removed = True
+    host = kernels.owner_tag().split("-")[0]
+    places = {tempfile.gettempdir(), settings.ABF_EXECUTOR_EXCHANGE_DIR or tempfile.gettempdir()}
+    for folder in places:
+        for path in _left_by_the_dead(Path(folder), host):
+            shutil.rmtree(path, ignore_errors=True)
+    if PIDS_CGROUP_ROOT.is_dir():
+        for path in _left_by_the_dead(PIDS_CGROUP_ROOT, host):
+            remove_cgroup(path, attempts=1)  # only an empty one goes
+
+
+def _left_by_the_dead(folder, host):
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    found = []
+    for path in entries:
+        match = LEFTOVER.match(path.name)
+        if match and match["host"] == host and not os.path.exists(f"/proc/{match['pid']}") and path.is_dir():
+            found.append(path)
+    return found
 
 
 def not_run(exc, started):
@@ -221,7 +258,7 @@ class LocalSandbox:
         self.bwrap, self.max_processes, self.addresses = bwrap, max_processes, addresses
         self.notes, self.process, self.cgroup, self.output, self.finished = [], None, None, None, None
         self.cleaner = None
-        self.workdir = tempfile.mkdtemp(prefix="abf-exec-")
+        self.workdir = tempfile.mkdtemp(prefix=f"abf-exec-{kernels.owner_tag()}-")
         # The code works in workdir/work (/tmp/work in the sandbox), so the
         # mount points the sandbox adds under /tmp never show up in it.
         os.mkdir(os.path.join(self.workdir, "work"))
@@ -334,7 +371,7 @@ def make_pids_cgroup(max_processes):
     does not bind a process of the root user, a cgroup does."""
     if not os.access(PIDS_CGROUP_ROOT, os.W_OK):
         return None
-    path = PIDS_CGROUP_ROOT / f"abf-{uuid.uuid4().hex}"
+    path = PIDS_CGROUP_ROOT / f"abf-{kernels.owner_tag()}-{uuid.uuid4().hex}"
     try:
         path.mkdir()
         (path / "pids.max").write_text(str(max_processes))
@@ -397,9 +434,9 @@ def kill_all(process, cgroup):
     process.wait()
 
 
-def remove_cgroup(cgroup):
+def remove_cgroup(cgroup, attempts=100):
     if cgroup is not None:
-        for _ in range(100):
+        for _ in range(attempts):
             try:
                 cgroup.rmdir()
                 return

@@ -16,12 +16,14 @@ take. A pooled kernel has run no code; it is still used for one execution
 only and then killed.
 """
 import atexit
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -468,12 +470,21 @@ def make_exchange_folder(owner_uid=None):
     shares it with the Docker host at the same path."""
     parent = settings.ABF_EXECUTOR_EXCHANGE_DIR or None
     try:
-        folder = tempfile.mkdtemp(prefix="abf-kx-", dir=parent)
+        folder = tempfile.mkdtemp(prefix=f"abf-kx-{owner_tag()}-", dir=parent)
     except OSError as exc:
         raise KernelUnusable(f"no exchange folder for the kernel in {parent or tempfile.gettempdir()}: {exc}") from None
     if owner_uid is not None:
         os.chown(folder, owner_uid, owner_uid)
     return folder
+
+
+def owner_tag():
+    """This machine and process, in the names of what a kernel leaves on
+    disk, so a later worker can tell what a dead one left (the machine:
+    workers in containers share folders with the host and have pids of
+    their own)."""
+    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+    return f"{host}-{os.getpid()}"
 
 
 def remove_folder(folder):

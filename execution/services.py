@@ -1,11 +1,14 @@
 """Execution write path: review code against the policy, and run an approved
 step at most once."""
 import datetime
+import logging
 import threading
 import time
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from approvals import push
@@ -17,6 +20,8 @@ from execution import notebooks, runner
 from execution.analysis import analyze_code, evaluate
 from execution.executors import Limits
 from execution.models import EpicsWrite, ExecutionArtifact, ExecutionLimits, ExecutionRecord, PvLimit
+
+logger = logging.getLogger(__name__)
 
 STATE_OF_STATUS = {
     "ok": ExecutionRecord.State.SUCCEEDED,
@@ -153,11 +158,18 @@ def cancel_execution(record, user=None):
 class OutputStream:
     """Sends a running execution's output to the run page in batches (at most
     one push per stream every `interval` seconds), so a flood of prints is a
-    few messages, not millions."""
+    few messages, not millions. Each batch is first appended to the record,
+    so a page that opens mid-run starts from the output so far; a push
+    carries its offset in the stream, so such a page shows nothing twice."""
 
     def __init__(self, run_id, execution_id, interval=0.2):
         self.run_id, self.execution_id, self.interval = run_id, execution_id, interval
+        # Inside a caller's transaction the record is not visible to other
+        # connections yet (and, on SQLite, this thread's writes would wait
+        # for that transaction): nothing to save for pages opened late.
+        self.save_so_far = not connection.in_atomic_block
         self.pending = {"stdout": [], "stderr": []}
+        self.sent = {"stdout": 0, "stderr": 0}
         self.lock, self.closed = threading.Lock(), threading.Event()
         self.sender = threading.Thread(target=self._send_batches, daemon=True)
         self.sender.start()
@@ -171,16 +183,31 @@ class OutputStream:
         self.sender.join()
 
     def _send_batches(self):
-        while not self.closed.wait(self.interval):
+        try:
+            while not self.closed.wait(self.interval):
+                self._flush()
             self._flush()
-        self._flush()
+        finally:
+            connection.close()
 
     def _flush(self):
         with self.lock:
             batches = {stream: "".join(parts) for stream, parts in self.pending.items() if parts}
             self.pending = {"stdout": [], "stderr": []}
         for stream, text in batches.items():
-            push.execution_output(self.run_id, self.execution_id, stream, text)
+            try:
+                if self.save_so_far:
+                    ExecutionRecord.objects.filter(pk=self.execution_id, state=ExecutionRecord.State.RUNNING).update(
+                        **{stream: Concat(F(stream), Value(text))}
+                    )
+            except DatabaseError as exc:
+                # The output so far is a convenience for pages opened late
+                # (the outcome stores the whole output): pages that are open
+                # still get it live.
+                logger.warning("execution %s: output so far not saved: %s", self.execution_id, exc)
+            push.execution_output(self.run_id, self.execution_id, stream, text, self.sent[stream])
+            # Offsets count as the page's strings do: UTF-16 code units.
+            self.sent[stream] += len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _watch_execution(record_pk, cancel, finished, interval=0.5, heartbeat_every=5):

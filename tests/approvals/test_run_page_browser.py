@@ -64,6 +64,20 @@ def test_output_streams_live_the_time_ticks_and_cancel_stops_it(q_cluster, web_s
     page.screenshot(path=str(ARTIFACTS / "run-page-cancelled.png"), full_page=True)
 
 
+def test_a_page_opened_mid_run_shows_the_output_so_far_then_the_rest_once(q_cluster, web_server, browser, operator):
+    run = services.submit_run(operator, TICKING)
+    record = execution_of(run)
+    wait_for(lambda: "line 2" in ExecutionRecord.objects.get(pk=record.pk).stdout, timeout=30, message="three lines printed")
+    page = logged_in_page(browser, web_server, operator, f"/runs/{run.pk}/")
+    section = f"#execution-{record.pk}"
+    page.wait_for_selector(f"{section}[data-state=running] pre.stdout:has-text('line 0')")
+    page.wait_for_selector(f"{section}[data-state=running] pre.stdout:has-text('line 5')")
+    shown = page.inner_text(f"{section} pre.stdout").splitlines()
+    assert shown[:6] == [f"line {i}" for i in range(6)] and len(shown) == len(set(shown))  # nothing twice
+    page.wait_for_selector(f"{section}[data-state=succeeded]", timeout=30_000)
+    assert page.inner_text(f"{section} pre.stdout").splitlines() == [f"line {i}" for i in range(8)]
+
+
 def test_figures_show_inline_and_an_svg_opened_alone_runs_no_script(web_server, browser, operator):
     step = make_step(operator, 'print("drawn")')
     run = step.plan.run

@@ -2,6 +2,7 @@
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -162,6 +163,28 @@ def test_without_a_usable_exchange_folder_the_code_is_not_run(settings, tmp_path
     errors = checks.run_checks()
     assert [e.id for e in errors if e.id == "execution.E001"] == ["execution.E001"]
     assert f"install -d -m 1777 {tmp_path / 'missing'}" in next(e.hint for e in errors if e.id == "execution.E001")
+
+
+def test_a_worker_removes_what_dead_workers_of_this_machine_left(monkeypatch, settings, tmp_path):
+    from execution import executors, kernels
+
+    settings.ABF_EXECUTOR_EXCHANGE_DIR = str(tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = kernels.owner_tag().split("-")[0]
+    left = [tmp_path / f"abf-kx-{host}-{dead.pid}-a1", Path(tempfile.gettempdir()) / f"abf-exec-{host}-{dead.pid}-b2"]
+    kept = [tmp_path / f"abf-kx-{host}-{os.getpid()}-c3", tmp_path / f"abf-kx-0badc0de-{dead.pid}-d4"]
+    for folder in left + kept:
+        (folder / "work").mkdir(parents=True)
+    cgroup = executors.make_pids_cgroup(8)  # where this machine allows one
+    if cgroup is not None:
+        cgroup = cgroup.rename(cgroup.with_name(f"abf-{host}-{dead.pid}-e5"))
+    monkeypatch.setattr(executors, "_leftovers_removed", False)
+    assert run_python("results = 'ran'", limits=SMALL).results == "ran"
+    assert [folder.exists() for folder in left + kept] == [False, False, True, True]
+    assert cgroup is None or not cgroup.exists()
+    for folder in kept:
+        shutil.rmtree(folder)
 
 
 def test_the_code_does_not_see_the_workers_secrets(monkeypatch):
