@@ -479,12 +479,16 @@ def make_exchange_folder(owner_uid=None):
 
 
 def owner_tag():
-    """This machine and process, in the names of what a kernel leaves on
-    disk, so a later worker can tell what a dead one left (the machine:
-    workers in containers share folders with the host and have pids of
-    their own)."""
-    host = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-    return f"{host}-{os.getpid()}"
+    """This process and where its pid means something (machine and PID
+    namespace), in the names of what a kernel leaves on disk, so a later
+    worker can tell what a dead one left: a worker in a container shares
+    its exchange folders with the host but counts pids of its own."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    where = hashlib.sha1(f"{socket.gethostname()} {namespace}".encode()).hexdigest()[:8]
+    return f"{where}-{os.getpid()}"
 
 
 def remove_folder(folder):
