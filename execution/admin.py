@@ -43,6 +43,11 @@ class ExecutionLimitsAdmin(AuditedChangesAdmin, admin.ModelAdmin):
 
     @admin.display(description="Executor (ABF_EXECUTOR)")
     def executor(self, obj):
+        if settings.ABF_EXECUTOR == "container" and settings.ABF_EXECUTOR_DEPLOYMENT:
+            return (
+                f"container: kernels join the executor-read / executor-write services "
+                f"of deployment {settings.ABF_EXECUTOR_DEPLOYMENT!r}"
+            )
         return settings.ABF_EXECUTOR
 
     def has_add_permission(self, request):

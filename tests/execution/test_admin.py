@@ -16,6 +16,12 @@ def test_execution_limits_page_shows_the_executor_and_safe_defaults(admin_client
     assert (limits.wall_time_seconds, limits.memory_mb, limits.max_processes) == (60, 1024, 64)
 
 
+def test_the_limits_page_says_which_deployment_the_kernels_join(admin_client, settings):
+    settings.ABF_EXECUTOR, settings.ABF_EXECUTOR_DEPLOYMENT = "container", "production"
+    page = admin_client.get(f"/admin/execution/executionlimits/{ExecutionLimits.current().pk}/change/").content.decode()
+    assert "kernels join the executor-read / executor-write services of deployment &#x27;production&#x27;" in page
+
+
 def test_there_is_only_ever_one_limits_row():
     ExecutionLimits.current()
     ExecutionLimits(wall_time_seconds=5).save()
