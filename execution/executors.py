@@ -15,7 +15,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -188,7 +187,7 @@ def run_in_kernel(job, key, start):
         pool.refill()
 
 
-LEFTOVER = re.compile(r"^abf-(?:exec-|kx-)?(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-")
+LEFTOVER = re.compile(r"^abf-(?:exec-|kx-)?(?P<owner>[0-9a-f]{8}-\d+)-")
 _leftovers_removed = False
 
 
@@ -200,27 +199,24 @@ def remove_leftovers():
     if _leftovers_removed:
         return
     _leftovers_removed = True
-    host = kernels.owner_tag().split("-")[0]
     places = {tempfile.gettempdir(), settings.ABF_EXECUTOR_EXCHANGE_DIR or tempfile.gettempdir()}
     for folder in places:
-        for path in _left_by_the_dead(Path(folder), host):
+        for path in _left_by_the_dead(Path(folder)):
             shutil.rmtree(path, ignore_errors=True)
     if PIDS_CGROUP_ROOT.is_dir():
-        for path in _left_by_the_dead(PIDS_CGROUP_ROOT, host):
+        for path in _left_by_the_dead(PIDS_CGROUP_ROOT):
             remove_cgroup(path, attempts=1)  # only an empty one goes
 
 
-def _left_by_the_dead(folder, host):
+def _left_by_the_dead(folder):
     try:
         entries = list(folder.iterdir())
     except OSError:
         return []
-    found = []
-    for path in entries:
-        match = LEFTOVER.match(path.name)
-        if match and match["host"] == host and not os.path.exists(f"/proc/{match['pid']}") and path.is_dir():
-            found.append(path)
-    return found
+    return [
+        path for path in entries
+        if (match := LEFTOVER.match(path.name)) and kernels.left_by_a_dead_worker(match["owner"]) and path.is_dir()
+    ]
 
 
 def not_run(exc, started):
@@ -568,10 +564,8 @@ def remove_stale_containers(client):
     if client.api.base_url in _stale_removed:
         return
     _stale_removed.add(client.api.base_url)
-    me = socket.gethostname()
     for container in client.containers.list(all=True, sparse=True, filters={"label": CONTAINER_LABEL}):
-        host, _, pid = (container.attrs.get("Labels") or {}).get(CONTAINER_LABEL, "").rpartition(":")
-        if host == me and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        if kernels.left_by_a_dead_worker((container.attrs.get("Labels") or {}).get(CONTAINER_LABEL, "")):
             try:
                 container.remove(force=True)
             except Exception:  # noqa: BLE001  (removed meanwhile)
@@ -612,7 +606,7 @@ class ContainerSandbox:
         container = self.client.containers.create(
             self.host.image,
             [PYTHON_IN_IMAGE, "-I", HARNESS_IN_IMAGE, config_path],
-            labels={CONTAINER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
+            labels={CONTAINER_LABEL: kernels.owner_tag()},
             user="65534:65534",
             environment=self.host.environment,
             network_mode=self.host.network_mode,

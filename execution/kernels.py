@@ -480,15 +480,26 @@ def make_exchange_folder(owner_uid=None):
 
 def owner_tag():
     """This process and where its pid means something (machine and PID
-    namespace), in the names of what a kernel leaves on disk, so a later
-    worker can tell what a dead one left: a worker in a container shares
-    its exchange folders with the host but counts pids of its own."""
+    namespace): what a kernel leaves behind (folders, cgroups, containers)
+    carries it, so a later worker can tell what a dead one left. A worker in
+    a container shares its exchange folders with the host but counts pids
+    of its own."""
+    return f"{_where()}-{os.getpid()}"
+
+
+def left_by_a_dead_worker(tag):
+    """True for an owner_tag() of this machine and PID namespace whose
+    process is gone."""
+    where, _, pid = tag.partition("-")
+    return where == _where() and pid.isdigit() and not os.path.exists(f"/proc/{pid}")
+
+
+def _where():
     try:
         namespace = os.readlink("/proc/self/ns/pid")
     except OSError:
         namespace = ""
-    where = hashlib.sha1(f"{socket.gethostname()} {namespace}".encode()).hexdigest()[:8]
-    return f"{where}-{os.getpid()}"
+    return hashlib.sha1(f"{socket.gethostname()} {namespace}".encode()).hexdigest()[:8]
 
 
 def remove_folder(folder):

@@ -2,9 +2,11 @@
 starts in its own folders (no bridge, no iptables: containers get no network
 or the host's loopback), from the image build_executor_image builds."""
 import os
+import subprocess
 import threading
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from execution import kernels
@@ -75,6 +77,27 @@ def test_timeout_kills_and_removes_the_container(executor, settings):
 def test_memory_limit(executor):
     result = run(executor, "hog = bytearray(1024 ** 3)\nhog[::4096] = b'x' * len(hog[::4096])")
     assert result.status == "limit"
+
+
+def test_kernel_containers_of_dead_workers_are_removed(executor, monkeypatch):
+    from execution import executors
+    from execution.container_image import PYTHON_IN_IMAGE
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    dead_tag = kernels.owner_tag().rsplit("-", 1)[0] + f"-{dead.pid}"
+
+    def left_by(tag):
+        return executor.client.containers.create(
+            settings.ABF_EXECUTOR_IMAGE, [PYTHON_IN_IMAGE, "-c", "pass"], labels={executors.CONTAINER_LABEL: tag}
+        )
+
+    orphan, live = left_by(dead_tag), left_by(kernels.owner_tag())
+    monkeypatch.setattr(executors, "_stale_removed", set())
+    assert run(executor, "results = 1").results == 1
+    remaining = {c.id for c in executor.client.containers.list(all=True, sparse=True)}
+    assert orphan.id not in remaining and live.id in remaining
+    live.remove(force=True)
 
 
 def test_fork_bomb_is_contained(executor):
