@@ -108,14 +108,26 @@ class Executor:
 
     def run(self, job):
         """Run job in a pooled kernel made for exactly its settings, or a
-        fresh one; if no kernel can be had for it, the code is not run."""
+        freshly started one. A pooled kernel that died is dropped before the
+        code is sent; the code is sent to exactly one kernel, once; if no
+        kernel can be had (the engine, the kernel's service, the sandbox or
+        the kernel failed), it is not run. The pool refills afterwards."""
         started = time.monotonic()
+        remove_leftovers()
+        pool = kernels.pool()
         try:
-            key, start = self.kernel_for(job)
-        except Exception as exc:  # noqa: BLE001  (the engine or the kernel's service is unavailable: not run)
-            logger.exception("no kernel for this execution")
-            return not_run(exc, started)
-        return run_in_kernel(job, key, start)
+            try:
+                key, start = self.kernel_for(job)
+                session = pool.take(key, start) or start()
+            except Exception as exc:  # noqa: BLE001  (see above: not run)
+                logger.exception("no kernel for this execution")
+                return RunResult(
+                    status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
+                    duration_ms=int((time.monotonic() - started) * 1000), notes=[f"no kernel for the code: {exc}"],
+                )
+            return session.run(job, [], wait)
+        finally:
+            pool.refill()
 
     def kernel_for(self, job):
         """(pool key, start): start() gives a kernel ready for job, its
@@ -165,28 +177,6 @@ def allowed_hosts(addresses):
     return [a.rsplit(":", 1)[0] for a in addresses] if addresses else None
 
 
-def run_in_kernel(job, key, start):
-    """Run job in a pooled kernel for key, or in a freshly started one
-    (start() makes a configured KernelSession). A pooled kernel that died
-    is dropped before the code is sent; the code is sent to exactly one
-    kernel, once; if none can be had, it is not run. The pool refills
-    afterwards."""
-    remove_leftovers()
-    pool = kernels.pool()
-    try:
-        session = pool.take(key, start)
-        if session is None:
-            started = time.monotonic()
-            try:
-                session = start()
-            except Exception as exc:  # noqa: BLE001  (the engine, the sandbox or the kernel failed: not run)
-                logger.exception("could not start a kernel")
-                return not_run(exc, started)
-        return session.run(job, [], wait)
-    finally:
-        pool.refill()
-
-
 LEFTOVER = re.compile(r"^abf-(?:exec-|kx-)?(?P<owner>[0-9a-f]{8}-\d+)-")
 _leftovers_removed = False
 
@@ -217,13 +207,6 @@ def _left_by_the_dead(folder):
         path for path in entries
         if (match := LEFTOVER.match(path.name)) and kernels.left_by_a_dead_worker(match["owner"]) and path.is_dir()
     ]
-
-
-def not_run(exc, started):
-    return RunResult(
-        status="error", exit_code=None, stdout="", stderr=f"[abf] the code was not run: {exc}\n",
-        duration_ms=int((time.monotonic() - started) * 1000), notes=[f"no kernel for the code: {exc}"],
-    )
 
 
 class LocalExecutor(Executor):
